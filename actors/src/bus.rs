@@ -1,0 +1,61 @@
+//! The event bus: how committed events reach the sessions of every node.
+//!
+//! Embedded mode has one node, so [`LocalBus`] hands frames straight to the
+//! registry. The cluster issue adds a Redis pub/sub implementation of [`Bus`].
+//! Frames are serialised here, once per event, on the store's writer thread;
+//! the registry only fans out shared bytes.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use hub_core::model::{Activity, Task};
+use hub_core::EventSink;
+
+use crate::frames::{Outbound, ServerFrame};
+use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry};
+
+/// Carries events to sessions. The store feeds it (as an [`EventSink`]) in
+/// commit order; `broadcast` comes straight from the REST layer.
+pub trait Bus: EventSink {
+    /// A `broadcast` frame for every session of every node. Not stored.
+    fn broadcast(&self, data: &serde_json::Value);
+}
+
+/// The in-process bus of embedded mode.
+pub struct LocalBus {
+    registry: Addr<SessionRegistry>,
+}
+
+impl LocalBus {
+    pub fn new(registry: Addr<SessionRegistry>) -> Self {
+        Self { registry }
+    }
+}
+
+impl EventSink for LocalBus {
+    fn activity_committed(&self, activity: &Activity) {
+        // The registry never blocks on a session (it uses `try_send`), so its
+        // own mailbox drains as fast as events commit; `do_send` keeps the
+        // store's writer thread from ever waiting on it.
+        self.registry.do_send(DeliverToUser {
+            user: activity.user_id.clone(),
+            frame: Arc::new(Outbound::event(activity)),
+        });
+    }
+
+    fn task_committed(&self, task: &Task) {
+        self.registry.do_send(DeliverToUser {
+            user: task.user_id.clone(),
+            frame: Arc::new(Outbound::task(task)),
+        });
+    }
+}
+
+impl Bus for LocalBus {
+    fn broadcast(&self, data: &serde_json::Value) {
+        self.registry
+            .do_send(BroadcastFrame(Arc::new(Outbound::control(
+                &ServerFrame::Broadcast { data },
+            ))));
+    }
+}

@@ -1,0 +1,18 @@
+//! Shared vocabulary of the hub: identifiers, the domain model, typed settings,
+//! and the `Store` trait every storage back-end implements.
+//!
+//! This crate has no I/O of its own. The HTTP layer (`aiclone-hub`), the actors
+//! (`hub-actors`) and the storage back-ends all depend on it, so it is the one
+//! place where a type that crosses those boundaries is defined.
+
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod settings;
+pub mod store;
+pub mod time;
+
+pub use events::EventSink;
+pub use ids::{ActivityId, SessionId, TaskId, UserId};
+pub use settings::Settings;
+pub use store::{Store, StoreError};

@@ -1,0 +1,178 @@
+//! The storage contract. The embedded SQLite store implements it today; the
+//! cluster issue adds a Redis implementation. Nothing here assumes SQL: every
+//! operation is one call that the back-end makes atomic its own way (a
+//! transaction, a Lua script, `MULTI`), and ids and cursors are opaque strings.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ActivityId, TaskId, UserId};
+use crate::model::{
+    Activity, ActivityType, IdempotencyKey, NewActivity, Task, TaskKind, TaskStatus, User,
+    UserRecord,
+};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule would be broken (e.g. the e-mail is taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The back-end cannot be reached; the call changed nothing.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; logged, never shown to callers.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// A new user, password already hashed.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub full_name: Option<String>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One refresh token of a family (the chain started by one login).
+#[derive(Clone, Debug)]
+pub struct RefreshTokenRecord {
+    /// The token's `jti`.
+    pub jti: String,
+    /// Shared by every token rotated from the same login.
+    pub family: String,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Result of presenting a refresh token for rotation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The old token is now used and the new one is live.
+    Rotated,
+    /// The old token had been used before: the whole family is now revoked.
+    ReuseDetected,
+    /// Unknown, expired, or its family was revoked.
+    Invalid,
+}
+
+/// Result of appending an activity.
+#[derive(Debug)]
+pub enum AppendOutcome {
+    /// Stored now.
+    Created(Activity),
+    /// The idempotency key was seen with the same body: the earlier activity.
+    Replayed(Activity),
+    /// The idempotency key was seen with another body.
+    KeyReused,
+}
+
+/// Filters of the activity list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityQuery {
+    pub kind: Option<ActivityType>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Return items older than this id (the previous page's cursor).
+    pub before: Option<ActivityId>,
+    pub limit: usize,
+}
+
+/// Filters of the task list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct TaskQuery {
+    pub status: Option<TaskStatus>,
+    pub kind: Option<TaskKind>,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What the resume history holds after a given id.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    /// Events after the id that history still holds, oldest first.
+    pub events: Vec<Activity>,
+    /// False when events after the id have already left the history.
+    pub complete: bool,
+}
+
+/// Bounds of the per-user resume history.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryWindow {
+    pub max_events: usize,
+    pub max_age: chrono::Duration,
+}
+
+/// A task change to persist, checked against the version it was computed from.
+#[derive(Clone, Debug)]
+pub struct TaskChange {
+    pub task: Task,
+    pub expected_version: i64,
+    /// Stored in the same atomic step (the `task_completed` activity).
+    pub activity: Option<NewActivity>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the back-end does (`/ready`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a user; `Conflict("email_taken")` if the e-mail (compared
+    /// case-insensitively) exists.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    async fn insert_refresh_token(&self, token: RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Atomically marks `old_jti` used and stores `new`, or detects reuse.
+    async fn rotate_refresh_token(
+        &self,
+        old_jti: &str,
+        new: RefreshTokenRecord,
+        now: DateTime<Utc>,
+    ) -> Result<RotateOutcome, StoreError>;
+    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError>;
+
+    /// Durably appends an activity (assigning its ordered id), honouring the
+    /// idempotency key if given.
+    async fn append_activity(
+        &self,
+        activity: NewActivity,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<AppendOutcome, StoreError>;
+    /// One activity by id, whoever owns it (callers check ownership).
+    async fn activity(&self, id: &ActivityId) -> Result<Option<Activity>, StoreError>;
+    async fn list_activities(
+        &self,
+        user: &UserId,
+        query: ActivityQuery,
+    ) -> Result<Page<Activity>, StoreError>;
+    /// The resume history after `after`, bounded by `window`.
+    async fn replay_after(
+        &self,
+        user: &UserId,
+        after: &ActivityId,
+        window: HistoryWindow,
+        now: DateTime<Utc>,
+    ) -> Result<Replay, StoreError>;
+
+    async fn create_task(&self, task: Task) -> Result<(), StoreError>;
+    /// One task by id, whoever owns it (callers check ownership).
+    async fn task(&self, id: &TaskId) -> Result<Option<Task>, StoreError>;
+    /// Saves a change if the stored version is still `expected_version`
+    /// (`Conflict("task_changed")` otherwise); returns the stored activity too.
+    async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError>;
+    async fn list_tasks(&self, user: &UserId, query: TaskQuery) -> Result<Page<Task>, StoreError>;
+
+    /// Flushes pending writes; called on shutdown.
+    async fn flush(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,217 @@
+//! Identity: who is calling. Users present an access token; backend workers
+//! present a service API key (`X-API-Key` or `Authorization: Bearer`).
+
+pub mod passwords;
+pub mod tokens;
+
+use std::collections::HashSet;
+use std::future::{ready, Ready};
+use std::path::Path;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use base64::Engine;
+use hub_core::UserId;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Prefix of generated service keys; makes them recognisable in secret scanners.
+pub const API_KEY_PREFIX: &str = "hubk_";
+
+/// The accepted service keys, as SHA-256 digests (the config never holds a key).
+#[derive(Default)]
+pub struct ApiKeys {
+    digests: HashSet<[u8; 32]>,
+}
+
+impl ApiKeys {
+    /// From validated `sha256:<hex>` entries.
+    pub fn from_config(entries: &[String]) -> Self {
+        let digests = entries
+            .iter()
+            .filter_map(|e| e.strip_prefix("sha256:"))
+            .filter_map(|h| hex::decode(h).ok())
+            .filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
+            .collect();
+        Self { digests }
+    }
+
+    pub fn accepts(&self, key: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        self.digests.contains(&digest)
+    }
+}
+
+/// A new random service key and its config entry.
+pub fn generate_api_key() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key = format!(
+        "{API_KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let entry = format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())));
+    (key, entry)
+}
+
+/// The signing key: the configured one, else the one kept in the data dir,
+/// else a new one written there (owner-readable only).
+pub fn load_or_create_secret(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> std::io::Result<Vec<u8>> {
+    if let Some(secret) = configured {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = data_dir.join("jwt_secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= hub_core::settings::MIN_JWT_SECRET_LEN => {
+            return Ok(text.trim().as_bytes().to_vec())
+        }
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} holds a key shorter than 32 bytes", path.display()),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "generated a new token signing key");
+    Ok(secret.into_bytes())
+}
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// A user with a valid access token.
+    User(UserId),
+    /// A backend worker with a service key; acts on behalf of any user.
+    Service,
+}
+
+impl Caller {
+    pub fn is_service(&self) -> bool {
+        matches!(self, Caller::Service)
+    }
+}
+
+fn unauthenticated(message: &'static str) -> ApiError {
+    ApiError::unauthenticated("unauthenticated", message)
+}
+
+/// Finds the credential of a request: `X-API-Key`, or the bearer token.
+pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+    if let Some(key) = req.headers().get("x-api-key") {
+        let key = key.to_str().unwrap_or("");
+        return if state.api_keys.accepts(key) {
+            Ok(Caller::Service)
+        } else {
+            Err(unauthenticated("The API key is not valid."))
+        };
+    }
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthenticated(
+            "Authentication is required: send a bearer token.",
+        ));
+    };
+    let value = value.to_str().unwrap_or("");
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+    else {
+        return Err(unauthenticated("Use the Bearer authentication scheme."));
+    };
+    caller_from_bearer(token, state)
+}
+
+/// A bearer credential is either a JWT access token or a service key.
+pub fn caller_from_bearer(token: &str, state: &AppState) -> Result<Caller, ApiError> {
+    if token.starts_with(API_KEY_PREFIX) {
+        return if state.api_keys.accepts(token) {
+            Ok(Caller::Service)
+        } else {
+            Err(unauthenticated("The API key is not valid."))
+        };
+    }
+    match state.tokens.verify_access(token) {
+        Ok(claims) => Ok(Caller::User(UserId(claims.sub))),
+        Err(tokens::TokenError::Expired) => Err(ApiError::unauthenticated(
+            "token_expired",
+            "The access token has expired; refresh it.",
+        )),
+        Err(_) => Err(unauthenticated("The access token is not valid.")),
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(ApiError::internal("AppState is not registered")));
+        };
+        ready(authenticate(req, state))
+    }
+}
+
+/// A caller that must be a user (not a service key).
+pub struct UserCaller(pub UserId);
+
+impl FromRequest for UserCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(match Caller::from_request(req, payload).into_inner() {
+            Ok(Caller::User(id)) => Ok(UserCaller(id)),
+            Ok(Caller::Service) => Err(ApiError::forbidden(
+                "user_token_required",
+                "This route acts on the caller's own account; use a user access token.",
+            )),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_match_their_entry() {
+        let (key, entry) = generate_api_key();
+        assert!(key.starts_with(API_KEY_PREFIX));
+        let keys = ApiKeys::from_config(&[entry]);
+        assert!(keys.accepts(&key));
+        assert!(!keys.accepts("hubk_other"));
+    }
+
+    #[test]
+    fn secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_secret(None, dir.path()).unwrap();
+        let second = load_or_create_secret(None, dir.path()).unwrap();
+        assert_eq!(first, second);
+        assert!(first.len() >= 32);
+        let configured = load_or_create_secret(Some("x".repeat(40).as_str()), dir.path()).unwrap();
+        assert_eq!(configured, "x".repeat(40).into_bytes());
+    }
+}

@@ -1,0 +1,13 @@
+//! AI Clone Hub: the HTTP layer and process wiring. See `ARCHITECTURE.md`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

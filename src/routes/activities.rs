@@ -1,0 +1,367 @@
+//! `/api/activities` and `/api/broadcast`: publishing and reading events.
+//!
+//! Publishing is one call into the store; the store announces the committed
+//! activity to the bus in id order, which pushes it to the user's sessions.
+//! The 201 therefore means "durably stored and on its way".
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use hub_core::model::{Activity, ActivityType, IdempotencyKey, NewActivity};
+use hub_core::store::{ActivityQuery, AppendOutcome};
+use hub_core::{ActivityId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_MESSAGE_CHARS: usize = 5_000;
+const MAX_LINK_LEN: usize = 2_048;
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 200;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateActivity {
+    #[serde(rename = "type")]
+    pub kind: ActivityType,
+    pub title: String,
+    pub message: Option<String>,
+    /// A JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// An http(s) URL or an absolute path in the app.
+    pub link: Option<String>,
+    /// Service keys name the user; user tokens may only name themselves.
+    pub user_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityPage {
+    pub items: Vec<Activity>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListActivities {
+    /// Only this activity type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<ActivityType>)]
+    pub kind: Option<String>,
+    /// RFC 3339; inclusive.
+    pub since: Option<String>,
+    /// RFC 3339; exclusive.
+    pub until: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Service keys only: whose activities.
+    pub user_id: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OnBehalf {
+    /// Service keys only: the user acted for.
+    pub user_id: Option<String>,
+}
+
+/// Works out whose data a call acts on, and checks the user exists when a
+/// service names one.
+pub async fn target_user(
+    state: &AppState,
+    caller: &Caller,
+    named: Option<String>,
+) -> ApiResult<UserId> {
+    match (caller, named) {
+        (Caller::User(me), None) => Ok(me.clone()),
+        (Caller::User(me), Some(named)) if named == me.0 => Ok(me.clone()),
+        (Caller::User(_), Some(_)) => Err(ApiError::forbidden(
+            "forbidden",
+            "A user token acts only on its own data; omit user_id.",
+        )),
+        (Caller::Service, None) => Err(ApiError::field(
+            "user_id",
+            "is required when calling with a service key",
+        )),
+        (Caller::Service, Some(named)) => {
+            let id = UserId(named);
+            match state.store.user_by_id(&id).await? {
+                Some(_) => Ok(id),
+                None => Err(ApiError::not_found(
+                    "user_not_found",
+                    "No user has this id.",
+                )),
+            }
+        }
+    }
+}
+
+/// May `caller` see data of `owner`? (404 otherwise: never reveal it exists.)
+pub fn can_see(caller: &Caller, owner: &UserId) -> bool {
+    match caller {
+        Caller::Service => true,
+        Caller::User(me) => me == owner,
+    }
+}
+
+pub fn parse_time(field: &str, value: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| ApiError::field(field, "must be an RFC 3339 time"))
+        })
+        .transpose()
+}
+
+pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+fn validate(body: &CreateActivity) -> Vec<FieldError> {
+    let mut fields = Vec::new();
+    let mut bad = |field: &str, message: String| {
+        fields.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    let title = body.title.trim();
+    if title.is_empty() {
+        bad("title", "must not be empty".into());
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        bad(
+            "title",
+            format!("must be at most {MAX_TITLE_CHARS} characters"),
+        );
+    }
+    if body
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS)
+    {
+        bad(
+            "message",
+            format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+        );
+    }
+    if body.metadata.as_ref().is_some_and(|m| !m.is_object()) {
+        bad("metadata", "must be a JSON object".into());
+    }
+    if let Some(link) = &body.link {
+        let ok = link.len() <= MAX_LINK_LEN
+            && (link.starts_with("https://")
+                || link.starts_with("http://")
+                || (link.starts_with('/') && !link.starts_with("//")));
+        if !ok {
+            bad("link", "must be an http(s) URL or an absolute path".into());
+        }
+    }
+    fields
+}
+
+/// Publish an activity: stored durably, then pushed to the user's sessions.
+#[utoipa::path(
+    post, path = "/api/activities", tag = "activities",
+    request_body = CreateActivity,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first activity (24 h)")),
+    security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "Stored", body = Activity),
+        (status = 404, description = "Unknown user_id", body = crate::error::ErrorBody),
+        (status = 409, description = "Idempotency key reused with another body", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
+    )
+)]
+#[post("/activities")]
+pub async fn create_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Json(body): Json<CreateActivity>,
+) -> ApiResult<HttpResponse> {
+    let fields = validate(&body);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(fields));
+    }
+    let idempotency = idempotency_key(&req, &body)?;
+    let user = target_user(&state, &caller, body.user_id).await?;
+    let new = NewActivity {
+        user_id: user,
+        kind: body.kind,
+        title: body.title.trim().to_owned(),
+        message: body.message,
+        metadata: body.metadata.unwrap_or_else(|| serde_json::json!({})),
+        link: body.link,
+        created_at: hub_core::time::now(),
+    };
+    match state.store.append_activity(new, idempotency).await? {
+        AppendOutcome::Created(activity) => Ok(HttpResponse::Created().json(activity)),
+        AppendOutcome::Replayed(activity) => Ok(HttpResponse::Created()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(activity)),
+        AppendOutcome::KeyReused => Err(ApiError::conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request body.",
+        )),
+    }
+}
+
+fn idempotency_key(req: &HttpRequest, body: &CreateActivity) -> ApiResult<Option<IdempotencyKey>> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
+        .ok_or_else(|| {
+            ApiError::field(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+            )
+        })?;
+    // The parsed body, re-serialised: the same request with other whitespace
+    // is the same request.
+    let canonical = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(Some(IdempotencyKey {
+        key: key.to_owned(),
+        fingerprint: hex::encode(Sha256::digest(&canonical)),
+    }))
+}
+
+/// List activities, newest first.
+#[utoipa::path(
+    get, path = "/api/activities", tag = "activities",
+    params(ListActivities),
+    security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
+    responses((status = 200, description = "One page", body = ActivityPage))
+)]
+#[get("/activities")]
+pub async fn list_activities(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<ListActivities>,
+) -> ApiResult<HttpResponse> {
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            ActivityType::parse(k)
+                .ok_or_else(|| ApiError::field("type", format!("{k:?} is not an activity type")))
+        })
+        .transpose()?;
+    let query = ActivityQuery {
+        kind,
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
+        before: match q.cursor {
+            Some(c) => Some(
+                ActivityId(c)
+                    .seq()
+                    .map(ActivityId::from_seq)
+                    .ok_or_else(|| ApiError::field("cursor", "is not a cursor of this list"))?,
+            ),
+            None => None,
+        },
+        limit: page_limit(q.limit)?,
+    };
+    let user = target_user(&state, &caller, q.user_id).await?;
+    let page = state.store.list_activities(&user, query).await?;
+    Ok(HttpResponse::Ok().json(ActivityPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One activity.
+#[utoipa::path(
+    get, path = "/api/activities/{id}", tag = "activities",
+    params(("id" = String, Path, description = "Activity id")),
+    security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The activity", body = Activity),
+        (status = 404, description = "No such activity of yours", body = crate::error::ErrorBody),
+    )
+)]
+#[get("/activities/{id}")]
+pub async fn get_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = ActivityId(id.into_inner());
+    match state.store.activity(&id).await? {
+        Some(a) if can_see(&caller, &a.user_id) => Ok(HttpResponse::Ok().json(a)),
+        _ => Err(ApiError::not_found(
+            "activity_not_found",
+            "No such activity.",
+        )),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    pub title: String,
+    pub message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// Send a `broadcast` frame to every connected session (service keys only; not stored).
+#[utoipa::path(
+    post, path = "/api/broadcast", tag = "activities",
+    request_body = BroadcastRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Handed to every node"),
+        (status = 403, description = "Not a service key", body = crate::error::ErrorBody),
+    )
+)]
+#[post("/broadcast")]
+pub async fn broadcast(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Json(body): Json<BroadcastRequest>,
+) -> ApiResult<HttpResponse> {
+    if !caller.is_service() {
+        return Err(ApiError::forbidden(
+            "service_key_required",
+            "Only service keys may broadcast.",
+        ));
+    }
+    let title = body.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::field(
+            "title",
+            format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    let data = serde_json::json!({
+        "title": title,
+        "message": body.message,
+        "data": body.data.unwrap_or_else(|| serde_json::json!({})),
+        "sent_at": hub_actors::frames::rfc3339(Utc::now()),
+    });
+    state.bus.broadcast(&data);
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
+}

@@ -1,0 +1,36 @@
+//! HTTP routes, one file per resource.
+
+pub mod activities;
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod tasks;
+pub mod ws;
+
+use actix_web::{web, HttpResponse, ResponseError};
+
+use crate::error::ApiError;
+
+/// The JSON 404 of unknown routes.
+pub async fn not_found() -> HttpResponse {
+    ApiError::not_found("not_found", "No such route.").error_response()
+}
+
+/// Everything under `/api` that handlers serve.
+pub fn api(cfg: &mut web::ServiceConfig) {
+    cfg.service(auth::register)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(activities::create_activity)
+        .service(activities::list_activities)
+        .service(activities::get_activity)
+        .service(activities::broadcast)
+        .service(tasks::create_task)
+        .service(tasks::list_tasks)
+        .service(tasks::get_task)
+        .service(tasks::update_task)
+        .service(ws::status)
+        .service(ws::connect);
+}

@@ -1,0 +1,155 @@
+//! `GET /api/ws` (the upgrade) and `GET /api/ws/status`.
+//!
+//! Everything is checked before the upgrade: a request without a valid access
+//! token gets a plain 401 and no WebSocket; a browser `Origin` that is neither
+//! the hub's own nor in `server.allowed_origins` gets 403.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use hub_actors::frames::EventFilter;
+use hub_actors::registry::Counts;
+use hub_actors::session::{self, WsSession};
+use hub_core::{ActivityId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WsQuery {
+    /// Access token, for browsers that cannot set headers. Never logged.
+    pub token: Option<String>,
+    /// Resume after this event id.
+    pub last_event_id: Option<String>,
+    /// Comma-separated activity types to receive (default: all).
+    pub events: Option<String>,
+}
+
+fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let host = req.connection_info().host().to_owned();
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    own.iter().any(|o| o.eq_ignore_ascii_case(origin))
+        || state
+            .settings
+            .server
+            .allowed_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Open the live feed (WebSocket). See the protocol in the README.
+#[utoipa::path(
+    get, path = "/api/ws", tag = "websocket",
+    params(WsQuery),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 101, description = "Switching protocols"),
+        (status = 401, description = "No or bad token; no upgrade", body = crate::error::ErrorBody),
+        (status = 403, description = "Origin not allowed", body = crate::error::ErrorBody),
+    )
+)]
+#[get("/ws")]
+pub async fn connect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Query(q): Query<WsQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = header_token.or(q.token.as_deref()) else {
+        return Err(ApiError::unauthenticated(
+            "unauthenticated",
+            "Send an access token (Authorization: Bearer or ?token=).",
+        ));
+    };
+    let claims = state.tokens.verify_access(token).map_err(|_| {
+        ApiError::unauthenticated("unauthenticated", "The access token is not valid.")
+    })?;
+    if !origin_allowed(&req, &state) {
+        return Err(ApiError::forbidden(
+            "origin_not_allowed",
+            "This Origin may not open WebSockets.",
+        ));
+    }
+    let (filter, _) = EventFilter::parse(q.events.as_deref().unwrap_or("").split(','))
+        .map_err(|name| ApiError::field("events", format!("{name:?} is not an activity type")))?;
+    let resume = q
+        .last_event_id
+        .map(|id| {
+            let id = ActivityId(id);
+            id.seq()
+                .map(|_| id)
+                .ok_or_else(|| ApiError::field("last_event_id", "is not an event id of this hub"))
+        })
+        .transpose()?;
+    let session = WsSession::new(
+        UserId(claims.sub),
+        claims.exp,
+        filter,
+        resume,
+        state.session_deps.clone(),
+    );
+    session::start(
+        session,
+        state.settings.websocket.max_frame_size,
+        &req,
+        payload,
+    )
+    .map_err(|e| ApiError::malformed("websocket_handshake_failed", e.to_string()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WsStatus {
+    pub node_id: String,
+    pub node_sessions: usize,
+    pub cluster_sessions: usize,
+    pub cluster_users_online: usize,
+    pub your_sessions: usize,
+}
+
+/// Session counts of this node and of the cluster (no user ids).
+#[utoipa::path(
+    get, path = "/api/ws/status", tag = "websocket",
+    security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
+    responses((status = 200, description = "Counts", body = WsStatus))
+)]
+#[get("/ws/status")]
+pub async fn status(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let user = match caller {
+        Caller::User(id) => id,
+        // A service has no sessions of its own; an id no user has counts 0.
+        Caller::Service => UserId(String::new()),
+    };
+    let counts = state
+        .registry
+        .send(Counts { user })
+        .await
+        .map_err(ApiError::internal)?;
+    // Embedded mode has one node: the cluster is this node.
+    Ok(HttpResponse::Ok().json(WsStatus {
+        node_id: state.node_id.clone(),
+        node_sessions: counts.node_sessions,
+        cluster_sessions: counts.node_sessions,
+        cluster_users_online: counts.users_online,
+        your_sessions: counts.your_sessions,
+    }))
+}

@@ -1,0 +1,186 @@
+//! Builds the whole hub from settings: the store, the actors, the HTTP server.
+//! `main` and the integration tests both go through [`Application::build`], so
+//! tests run exactly what production runs (on port 0 with their own data dir).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix::Actor;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use hub_actors::bus::LocalBus;
+use hub_actors::registry::{RegistryLimits, SessionRegistry};
+use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
+use hub_core::store::HistoryWindow;
+use hub_core::{Settings, Store, UserId};
+use tracing::info;
+
+use crate::auth::passwords::Passwords;
+use crate::auth::tokens::TokenService;
+use crate::auth::{load_or_create_secret, ApiKeys};
+use crate::extract::{path_config, query_config, BodyLimit};
+use crate::middleware::request_context;
+use crate::routes;
+use crate::state::AppState;
+use crate::store::sqlite::SqliteStore;
+
+/// A built, bound, not yet running hub.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl TokenCheck for TokenService {
+    fn check(&self, token: &str) -> Result<(UserId, i64), String> {
+        self.verify_access(token)
+            .map(|c| (UserId(c.sub), c.exp))
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Application {
+    /// Opens the store, starts the actors and binds the listener. Must run
+    /// inside an actix system (it starts actors).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.is_cluster() {
+            anyhow::bail!(
+                "cluster mode (redis.url) is not available in this build yet; \
+                 unset redis.url (HUB__REDIS__URL) to run the embedded hub"
+            );
+        }
+        let settings = Arc::new(settings);
+        let node_id = format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+
+        let secret = load_or_create_secret(
+            settings.auth.jwt_secret.as_deref(),
+            &settings.storage.data_dir,
+        )
+        .context("cannot load the token signing key")?;
+        let tokens = Arc::new(TokenService::new(
+            &secret,
+            &settings.auth.issuer,
+            &settings.auth.audience,
+            settings.auth.access_token_ttl.0,
+            settings.auth.refresh_token_ttl.0,
+        ));
+
+        let ws = &settings.websocket;
+        let registry = SessionRegistry::new(RegistryLimits {
+            max_sessions_per_user: ws.max_sessions_per_user,
+            max_queued_frames: ws.max_queued_frames,
+            max_queued_bytes: ws.max_queued_bytes,
+        })
+        .start();
+        let bus = Arc::new(LocalBus::new(registry.clone()));
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(
+                &settings.storage.data_dir,
+                settings.storage.synchronous,
+                settings.storage.max_batch,
+                bus.clone(),
+            )
+            .context("cannot open the embedded store")?,
+        );
+
+        let session_deps = Arc::new(SessionDeps {
+            registry: registry.clone(),
+            store: store.clone(),
+            tokens: tokens.clone(),
+            config: SessionConfig {
+                node_id: node_id.clone(),
+                heartbeat_interval: ws.heartbeat_interval.0,
+                client_timeout: ws.client_timeout.0,
+                history: HistoryWindow {
+                    max_events: ws.history_size,
+                    max_age: chrono::Duration::from_std(ws.history_max_age.0)
+                        .unwrap_or(chrono::Duration::days(1)),
+                },
+                max_queued_frames: ws.max_queued_frames,
+            },
+        });
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            store,
+            tokens,
+            passwords: Passwords::new(settings.auth.max_concurrent_hashes),
+            api_keys: ApiKeys::from_config(&settings.auth.api_keys),
+            registry,
+            bus,
+            session_deps,
+            node_id,
+        });
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let body_limit = settings.server.max_body_size;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(BodyLimit(body_limit))
+                .app_data(query_config())
+                .app_data(path_config())
+                .wrap(from_fn(request_context))
+                .service(routes::health::health)
+                .service(routes::health::ready)
+                .service(routes::docs::openapi_json)
+                .service(routes::docs::swagger_page)
+                .service(routes::docs::swagger_asset)
+                .service(routes::docs::redoc_page)
+                .service(routes::docs::redoc_js)
+                .service(web::scope("/api").configure(routes::api))
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.server.shutdown_timeout.0.as_secs().max(1));
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+        info!(
+            mode = state.mode(),
+            node_id = %state.node_id,
+            address = %format!("{}:{port}", settings.server.host),
+            data_dir = %settings.storage.data_dir.display(),
+            "hub listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from another task (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server stops (SIGTERM, Ctrl-C, or a handle), then
+    /// flushes the store.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        self.state
+            .store
+            .flush()
+            .await
+            .context("flushing the store at shutdown")?;
+        info!("hub stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! What every handler can reach: settings, the store, the token service, the
+//! password hasher and the actor addresses. Built once in `startup` and shared
+//! as `web::Data<AppState>`; handlers never hold locks shared with actors.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use hub_actors::bus::Bus;
+use hub_actors::registry::SessionRegistry;
+use hub_actors::session::SessionDeps;
+use hub_core::{Settings, Store};
+
+use crate::auth::passwords::Passwords;
+use crate::auth::tokens::TokenService;
+use crate::auth::ApiKeys;
+
+pub struct AppState {
+    /// The settings the hub started with.
+    pub settings: Arc<Settings>,
+    /// The durable store (SQLite in embedded mode).
+    pub store: Arc<dyn Store>,
+    /// Signs and checks JWTs.
+    pub tokens: Arc<TokenService>,
+    /// Argon2id off the async workers.
+    pub passwords: Passwords,
+    /// Accepted service keys.
+    pub api_keys: ApiKeys,
+    /// This node's sessions.
+    pub registry: Addr<SessionRegistry>,
+    /// Where committed events go (the store feeds it); REST uses it directly
+    /// only for broadcasts, which are not stored.
+    pub bus: Arc<dyn Bus>,
+    /// What every WebSocket session shares.
+    pub session_deps: Arc<SessionDeps>,
+    /// Identifies this process in `/health`, welcome frames and logs.
+    pub node_id: String,
+}
+
+impl AppState {
+    /// "embedded" or "cluster", as `/health` reports it.
+    pub fn mode(&self) -> &'static str {
+        if self.settings.is_cluster() {
+            "cluster"
+        } else {
+            "embedded"
+        }
+    }
+}
