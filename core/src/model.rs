@@ -99,7 +99,6 @@ pub struct NewActivity {
     pub message: Option<String>,
     pub metadata: serde_json::Value,
     pub link: Option<String>,
-    #[serde(with = "crate::time")]
     pub created_at: DateTime<Utc>,
 }
 
