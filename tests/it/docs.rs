@@ -1,0 +1,79 @@
+//! OpenAPI, Swagger UI and ReDoc, served offline.
+
+use awc::http::StatusCode;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn openapi_documents_every_route() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/refresh", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/auth/me", "get"),
+        ("/api/activities", "post"),
+        ("/api/activities", "get"),
+        ("/api/activities/{id}", "get"),
+        ("/api/broadcast", "post"),
+        ("/api/tasks", "post"),
+        ("/api/tasks", "get"),
+        ("/api/tasks/{id}", "get"),
+        ("/api/tasks/{id}", "patch"),
+        ("/api/ws", "get"),
+        ("/api/ws/status", "get"),
+        ("/health", "get"),
+        ("/ready", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"];
+    assert_eq!(flow["tokenUrl"], "/api/auth/login");
+    for schema in ["Activity", "Task", "User", "TokenPair", "ErrorBody"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
+    }
+}
+
+async fn text(app: &TestApp, path: &str) -> String {
+    let mut res = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    String::from_utf8(res.body().limit(8 * 1024 * 1024).await.unwrap().to_vec()).unwrap()
+}
+
+#[actix_web::test]
+async fn docs_pages_need_no_internet() {
+    let app = spawn_app().await;
+    let swagger = text(&app, "/api/docs").await;
+    let redoc = text(&app, "/api/redoc").await;
+    let init = text(&app, "/api/docs/init.js").await;
+    for (name, page) in [("swagger", &swagger), ("redoc", &redoc), ("init", &init)] {
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "{name} names an external URL"
+        );
+    }
+    // Every asset the pages reference is served by the hub.
+    for page in [&swagger, &redoc] {
+        for src in page.split(['"', '\'']).filter(|s| s.starts_with("/api/")) {
+            let mut res = app.client.get(app.url(src)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{src}");
+            assert!(
+                !res.body().limit(8 * 1024 * 1024).await.unwrap().is_empty(),
+                "{src}"
+            );
+        }
+    }
+    assert!(init.contains("validatorUrl: null"));
+    assert!(text(&app, "/api/docs/swagger-ui-bundle.js").await.len() > 100_000);
+    assert!(text(&app, "/api/redoc/redoc.standalone.js").await.len() > 100_000);
+}
