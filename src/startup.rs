@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use hub_actors::bus::LocalBus;
+use hub_actors::ratelimit::RateLimitRegistry;
 use hub_actors::registry::{RegistryLimits, SessionRegistry};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_core::store::HistoryWindow;
@@ -22,6 +23,7 @@ use crate::auth::tokens::TokenService;
 use crate::auth::{load_or_create_secret, ApiKeys};
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
+use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiting};
 use crate::routes;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
@@ -111,6 +113,13 @@ impl Application {
             registry,
             bus,
             session_deps,
+            rate_limit: RateLimiting::new(
+                &settings.rate_limit,
+                &settings.server.trusted_proxies,
+                Arc::new(ActorRateLimiter(
+                    RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
+                )),
+            ),
             node_id,
         });
 
@@ -130,6 +139,8 @@ impl Application {
                 .app_data(BodyLimit(body_limit))
                 .app_data(query_config())
                 .app_data(path_config())
+                // The last `wrap` is outermost: request ids cover 429s too.
+                .wrap(from_fn(rate_limit))
                 .wrap(from_fn(request_context))
                 .service(routes::health::health)
                 .service(routes::health::ready)

@@ -13,6 +13,7 @@ use hub_core::{Settings, Store};
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
 use crate::auth::ApiKeys;
+use crate::ratelimit::RateLimiting;
 
 pub struct AppState {
     /// The settings the hub started with.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// What every WebSocket session shares.
     pub session_deps: Arc<SessionDeps>,
+    /// Per-route-group limits, checked by the rate-limit middleware.
+    pub rate_limit: RateLimiting,
     /// Identifies this process in `/health`, welcome frames and logs.
     pub node_id: String,
 }

@@ -4,5 +4,6 @@
 
 pub mod bus;
 pub mod frames;
+pub mod ratelimit;
 pub mod registry;
 pub mod session;

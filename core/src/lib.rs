@@ -8,6 +8,7 @@
 pub mod events;
 pub mod ids;
 pub mod model;
+pub mod net;
 pub mod settings;
 pub mod store;
 pub mod time;

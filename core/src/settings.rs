@@ -145,15 +145,23 @@ pub struct WebhookSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
+    /// Master switch.
     pub enabled: bool,
+    /// Path prefixes never checked (health, metrics, docs).
+    pub exempt_paths: Vec<String>,
+    /// Cap on live buckets (memory bound under a spray of keys).
+    pub max_buckets: usize,
+    /// Limits by route group: `api`, `auth`, `ws_connect`.
     pub policies: BTreeMap<String, RateLimitPolicy>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitPolicy {
+    /// Requests allowed per window.
     pub limit: u32,
     pub window: Dur,
+    /// What a bucket belongs to.
     pub key: RateLimitKey,
 }
 
@@ -212,6 +220,11 @@ impl Settings {
                     "server.allowed_origins",
                     format!("{origin:?} is not an http(s) origin"),
                 );
+            }
+        }
+        for proxy in &self.server.trusted_proxies {
+            if let Err(message) = crate::net::Cidr::parse(proxy) {
+                return bad("server.trusted_proxies", message);
             }
         }
         if self.storage.max_batch == 0 {
@@ -286,6 +299,9 @@ impl Settings {
         }
         if self.webhooks.max_in_flight == 0 {
             return bad("webhooks.max_in_flight", "must be at least 1");
+        }
+        if self.rate_limit.max_buckets == 0 {
+            return bad("rate_limit.max_buckets", "must be at least 1");
         }
         for (group, policy) in &self.rate_limit.policies {
             if policy.limit == 0 || policy.window.0.is_zero() {

@@ -18,6 +18,8 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_MESSAGE_CHARS: usize = 2_000;
 /// Optimistic-concurrency retries before a concurrent PATCH gives up with 409.
 const UPDATE_ATTEMPTS: usize = 5;
+/// Running time below which no ETA is estimated from the progress rate.
+const MIN_ETA_SAMPLE_SECS: f64 = 1.0;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -121,7 +123,11 @@ pub fn estimate_eta(
     if progress == 0 || progress >= 100 {
         return None;
     }
-    let elapsed = (now - started).num_milliseconds().max(1) as f64 / 1000.0;
+    let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
+    if elapsed < MIN_ETA_SAMPLE_SECS {
+        // Too little history for a rate: a guess would be noise (often 0).
+        return None;
+    }
     let rate = progress as f64 / elapsed;
     Some(((100 - progress) as f64 / rate).round() as u64)
 }
@@ -364,6 +370,18 @@ mod tests {
         // 25 % in 10 s: 75 % more takes about 30 s.
         assert_eq!(next.eta_seconds, Some(30));
         assert_eq!(next.version, 4);
+        // Started and moved in the same instant: no rate to estimate from.
+        let fresh = Task {
+            started_at: None,
+            ..task(TaskStatus::Queued, 0)
+        };
+        let started = apply_update(
+            &fresh,
+            &update(Some(TaskStatus::Running), Some(40)),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(started.eta_seconds, None);
     }
 
     #[test]

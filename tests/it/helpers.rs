@@ -34,6 +34,8 @@ pub fn test_settings(data_dir: &Path) -> Settings {
             ("HUB__AUTH__API_KEYS", entry.as_str()),
             ("HUB__AUTH__MAX_CONCURRENT_HASHES", "2"),
             ("HUB__LOG__LEVEL", "warn"),
+            // Tests hammer one IP; the rate-limit tests switch it back on.
+            ("HUB__RATE_LIMIT__ENABLED", "false"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned())),

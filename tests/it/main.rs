@@ -7,5 +7,6 @@ mod activities;
 mod auth;
 mod docs;
 mod errors;
+mod ratelimit;
 mod tasks;
 mod ws;

@@ -51,7 +51,7 @@ async fn task_lifecycle_with_live_updates() {
     assert!(running["started_at"].is_string());
     assert_eq!(ws.next_of("task_update").await["task"]["progress"], 10);
 
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (_, half) = app
         .send_json("PATCH", &path, Some(&token), &json!({"progress": 50}))
         .await;
