@@ -9,7 +9,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::Error;
+use actix_web::{web, Error};
+
+use crate::state::AppState;
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,8 +41,21 @@ pub async fn request_context(
         path = %req.path(),
     );
     let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().clone();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
+    if let Some(metrics) = metrics {
+        // The route pattern (`/api/tasks/{id}`), never the raw path: label
+        // values stay few, and ids stay out of metrics.
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics.http_request(method.as_str(), &route, status, started.elapsed());
+    }
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -35,6 +35,7 @@ use crate::routes;
         routes::ws::status,
         routes::health::health,
         routes::health::ready,
+        routes::health::metrics,
     ),
     components(schemas(crate::error::FieldError)),
     modifiers(&Security),

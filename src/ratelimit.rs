@@ -264,6 +264,7 @@ pub async fn rate_limit(
     };
     if !decision.allowed {
         tracing::info!(group = %group.name, "rate limited");
+        state.metrics.rate_limited(&group.name);
         let mut err = ApiError::new(
             ErrorKind::RateLimited,
             "rate_limited",

@@ -12,8 +12,9 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use hub_actors::bus::LocalBus;
 use hub_actors::ratelimit::RateLimitRegistry;
-use hub_actors::registry::{RegistryLimits, SessionRegistry};
+use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
+use hub_core::metrics::Metrics;
 use hub_core::store::HistoryWindow;
 use hub_core::{Settings, Store, UserId};
 use tracing::info;
@@ -69,14 +70,18 @@ impl Application {
             settings.auth.refresh_token_ttl.0,
         ));
 
+        let metrics = Arc::new(Metrics::default());
         let ws = &settings.websocket;
-        let registry = SessionRegistry::new(RegistryLimits {
-            max_sessions_per_user: ws.max_sessions_per_user,
-            max_queued_frames: ws.max_queued_frames,
-            max_queued_bytes: ws.max_queued_bytes,
-        })
+        let registry = SessionRegistry::new(
+            RegistryLimits {
+                max_sessions_per_user: ws.max_sessions_per_user,
+                max_queued_frames: ws.max_queued_frames,
+                max_queued_bytes: ws.max_queued_bytes,
+            },
+            metrics.clone(),
+        )
         .start();
-        let bus = Arc::new(LocalBus::new(registry.clone()));
+        let bus = Arc::new(LocalBus::new(registry.clone(), metrics.clone()));
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(
                 &settings.storage.data_dir,
@@ -102,6 +107,7 @@ impl Application {
                 },
                 max_queued_frames: ws.max_queued_frames,
             },
+            metrics: metrics.clone(),
         });
 
         let state = web::Data::new(AppState {
@@ -120,6 +126,7 @@ impl Application {
                     RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
                 )),
             ),
+            metrics,
             node_id,
         });
 
@@ -144,6 +151,7 @@ impl Application {
                 .wrap(from_fn(request_context))
                 .service(routes::health::health)
                 .service(routes::health::ready)
+                .service(routes::health::metrics)
                 .service(routes::docs::openapi_json)
                 .service(routes::docs::swagger_page)
                 .service(routes::docs::swagger_asset)
@@ -153,6 +161,9 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
+        // Signals are ours (see `run_until_stopped`): sessions must get their
+        // 1012 close before the server stops.
+        .disable_signals()
         .shutdown_timeout(settings.server.shutdown_timeout.0.as_secs().max(1));
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
@@ -182,10 +193,26 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server stops (SIGTERM, Ctrl-C, or a handle), then
-    /// flushes the store.
+    /// Serves until SIGTERM, Ctrl-C or a handle stops the server. On a
+    /// signal: stop accepting, close every session with 1012 (clients
+    /// reconnect elsewhere), let in-flight requests finish within
+    /// `server.shutdown_timeout`, then flush the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
+        let handle = self.server.handle();
+        let mut server = actix_web::rt::spawn(self.server);
+        tokio::select! {
+            result = &mut server => {
+                result.context("server task")??;
+            }
+            signal = shutdown_signal() => {
+                info!(signal, "shutting down: closing sessions with 1012");
+                let stop = handle.stop(true);
+                let told = self.state.registry.send(CloseAll).await.unwrap_or(0);
+                info!(sessions = told, "sessions told to close");
+                stop.await;
+                server.await.context("server task")??;
+            }
+        }
         self.state
             .store
             .flush()
@@ -193,5 +220,21 @@ impl Application {
             .context("flushing the store at shutdown")?;
         info!("hub stopped");
         Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT, naming which.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the hub with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }

@@ -8,6 +8,7 @@ use actix::Addr;
 use hub_actors::bus::Bus;
 use hub_actors::registry::SessionRegistry;
 use hub_actors::session::SessionDeps;
+use hub_core::metrics::Metrics;
 use hub_core::{Settings, Store};
 
 use crate::auth::passwords::Passwords;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub session_deps: Arc<SessionDeps>,
     /// Per-route-group limits, checked by the rate-limit middleware.
     pub rate_limit: RateLimiting,
+    /// Prometheus counters, shared with the actors.
+    pub metrics: Arc<Metrics>,
     /// Identifies this process in `/health`, welcome frames and logs.
     pub node_id: String,
 }

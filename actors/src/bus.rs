@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use actix::Addr;
+use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
 use hub_core::EventSink;
 
@@ -24,16 +25,18 @@ pub trait Bus: EventSink {
 /// The in-process bus of embedded mode.
 pub struct LocalBus {
     registry: Addr<SessionRegistry>,
+    metrics: Arc<Metrics>,
 }
 
 impl LocalBus {
-    pub fn new(registry: Addr<SessionRegistry>) -> Self {
-        Self { registry }
+    pub fn new(registry: Addr<SessionRegistry>, metrics: Arc<Metrics>) -> Self {
+        Self { registry, metrics }
     }
 }
 
 impl EventSink for LocalBus {
     fn activity_committed(&self, activity: &Activity) {
+        self.metrics.event_published(activity.kind);
         // The registry never blocks on a session (it uses `try_send`), so its
         // own mailbox drains as fast as events commit; `do_send` keeps the
         // store's writer thread from ever waiting on it.

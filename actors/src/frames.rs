@@ -7,6 +7,7 @@ use bytestring::ByteString;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hub_core::model::{Activity, ActivityType, Task};
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// Application close codes (SPEC §7).
 pub mod close {
@@ -16,6 +17,8 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
     /// Too many sessions for this user.
     pub const TOO_MANY_SESSIONS: u16 = 4029;
+    /// The node is shutting down: reconnect (elsewhere).
+    pub const SERVICE_RESTART: u16 = 1012;
 }
 
 pub fn close_code(code: u16) -> CloseCode {
@@ -34,6 +37,10 @@ pub struct Outbound {
     pub event: Option<(ActivityType, i64)>,
     /// The serialised JSON text.
     pub text: ByteString,
+    /// When the event was committed, for the publish→send latency histogram.
+    pub committed_at: Option<Instant>,
+    /// Not a frame to write but an order to close with this code (shutdown).
+    pub close: Option<u16>,
 }
 
 impl Outbound {
@@ -55,6 +62,8 @@ impl Outbound {
         Self {
             event: Some((activity.kind, activity.id.seq().unwrap_or(0))),
             text: text.into(),
+            committed_at: Some(Instant::now()),
+            close: None,
         }
     }
 
@@ -67,6 +76,18 @@ impl Outbound {
             event: None,
             // Serialising these plain structs cannot fail.
             text: serde_json::to_string(frame).unwrap_or_default().into(),
+            committed_at: None,
+            close: None,
+        }
+    }
+
+    /// Tells every session that gets it to close with `code`.
+    pub fn close(code: u16) -> Self {
+        Self {
+            event: None,
+            text: ByteString::new(),
+            committed_at: None,
+            close: Some(code),
         }
     }
 }

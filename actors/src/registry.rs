@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
+use hub_core::metrics::Metrics;
 use hub_core::{SessionId, UserId};
 use tracing::{debug, warn};
 
@@ -44,7 +45,7 @@ impl QueueGauge {
 
 /// A session asks to join. Fails when its user already has the maximum.
 #[derive(Message)]
-#[rtype(result = "Result<(), TooManySessions>")]
+#[rtype(result = "Result<(), ConnectRefused>")]
 pub struct Connect {
     pub user: UserId,
     pub session: SessionId,
@@ -53,7 +54,18 @@ pub struct Connect {
 }
 
 #[derive(Debug)]
-pub struct TooManySessions;
+pub enum ConnectRefused {
+    /// The user holds `max_sessions_per_user` already (4029).
+    TooManySessions,
+    /// The node is shutting down (1012).
+    ShuttingDown,
+}
+
+/// Shutdown: every session closes with 1012 and new ones are refused.
+/// Answers with the number of sessions told to close.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CloseAll;
 
 /// A session has ended.
 #[derive(Message)]
@@ -110,25 +122,52 @@ pub struct SessionRegistry {
     /// Total sessions, kept so counts need no walk.
     total: usize,
     limits: RegistryLimits,
+    /// Set by `CloseAll`: refuse new sessions.
+    closing: bool,
+    metrics: Arc<Metrics>,
 }
 
 impl SessionRegistry {
-    pub fn new(limits: RegistryLimits) -> Self {
+    pub fn new(limits: RegistryLimits, metrics: Arc<Metrics>) -> Self {
         Self {
             users: HashMap::new(),
             total: 0,
             limits,
+            closing: false,
+            metrics,
         }
     }
 
+    fn publish_count(&self) {
+        self.metrics
+            .sessions
+            .store(self.total as i64, Ordering::Relaxed);
+    }
+
+    /// Removes `dropped` sessions from the total and counts the evictions.
+    fn dropped(&mut self, dropped: usize, evicted: usize) {
+        self.total -= dropped;
+        self.metrics
+            .slow_consumers
+            .fetch_add(evicted as u64, Ordering::Relaxed);
+        self.publish_count();
+    }
+
     /// Tries to hand `frame` to one session; false means drop the session.
-    fn offer(limits: &RegistryLimits, entry: &Entry, frame: &Arc<Outbound>) -> bool {
+    /// `evicted` counts sessions dropped for being slow.
+    fn offer(
+        limits: &RegistryLimits,
+        entry: &Entry,
+        frame: &Arc<Outbound>,
+        evicted: &mut usize,
+    ) -> bool {
         let gauge = &entry.gauge;
         let frames = gauge.frames.load(Ordering::Relaxed);
         let bytes = gauge.bytes.load(Ordering::Relaxed);
         if frames >= limits.max_queued_frames || bytes + frame.len() > limits.max_queued_bytes {
             warn!(session_id = %entry.session, frames, bytes, "slow consumer: session evicted");
             gauge.evicted.store(true, Ordering::Relaxed);
+            *evicted += 1;
             return false;
         }
         gauge.frames.fetch_add(1, Ordering::Relaxed);
@@ -138,6 +177,7 @@ impl SessionRegistry {
             Err(SendError::Full(_)) => {
                 warn!(session_id = %entry.session, "slow consumer: mailbox full, session evicted");
                 gauge.evicted.store(true, Ordering::Relaxed);
+                *evicted += 1;
                 false
             }
             Err(SendError::Closed(_)) => false,
@@ -150,15 +190,15 @@ impl Actor for SessionRegistry {
 }
 
 impl Handler<Connect> for SessionRegistry {
-    type Result = Result<(), TooManySessions>;
+    type Result = Result<(), ConnectRefused>;
 
     fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Self::Result {
+        if self.closing {
+            return Err(ConnectRefused::ShuttingDown);
+        }
         let sessions = self.users.entry(msg.user.clone()).or_default();
         if sessions.len() >= self.limits.max_sessions_per_user {
-            if sessions.is_empty() {
-                self.users.remove(&msg.user);
-            }
-            return Err(TooManySessions);
+            return Err(ConnectRefused::TooManySessions);
         }
         sessions.push(Entry {
             session: msg.session,
@@ -166,6 +206,7 @@ impl Handler<Connect> for SessionRegistry {
             gauge: msg.gauge,
         });
         self.total += 1;
+        self.publish_count();
         Ok(())
     }
 }
@@ -181,6 +222,7 @@ impl Handler<Disconnect> for SessionRegistry {
             if sessions.is_empty() {
                 self.users.remove(&msg.user);
             }
+            self.publish_count();
         }
     }
 }
@@ -194,13 +236,18 @@ impl Handler<DeliverToUser> for SessionRegistry {
         };
         let limits = self.limits;
         let before = sessions.len();
-        sessions.retain(|entry| Self::offer(&limits, entry, &msg.frame));
+        let mut evicted = 0;
+        sessions.retain(|entry| Self::offer(&limits, entry, &msg.frame, &mut evicted));
         let dropped = before - sessions.len();
+        let sent = sessions.len();
+        if sessions.is_empty() {
+            self.users.remove(&msg.user);
+        }
+        self.metrics
+            .frames_sent
+            .fetch_add(sent as u64, Ordering::Relaxed);
         if dropped > 0 {
-            self.total -= dropped;
-            if sessions.is_empty() {
-                self.users.remove(&msg.user);
-            }
+            self.dropped(dropped, evicted);
         }
     }
 }
@@ -211,14 +258,36 @@ impl Handler<BroadcastFrame> for SessionRegistry {
     fn handle(&mut self, msg: BroadcastFrame, _: &mut Context<Self>) {
         let limits = self.limits;
         let mut dropped = 0;
+        let mut evicted = 0;
         self.users.retain(|_, sessions| {
             let before = sessions.len();
-            sessions.retain(|entry| Self::offer(&limits, entry, &msg.0));
+            sessions.retain(|entry| Self::offer(&limits, entry, &msg.0, &mut evicted));
             dropped += before - sessions.len();
             !sessions.is_empty()
         });
-        self.total -= dropped;
+        self.dropped(dropped, evicted);
+        self.metrics
+            .frames_sent
+            .fetch_add(self.total as u64, Ordering::Relaxed);
         debug!(sessions = self.total, "broadcast fanned out");
+    }
+}
+
+impl Handler<CloseAll> for SessionRegistry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) -> usize {
+        self.closing = true;
+        let frame = Arc::new(Outbound::close(crate::frames::close::SERVICE_RESTART));
+        let mut told = 0;
+        for entry in self.users.values().flatten() {
+            // A full mailbox means the session is stuck anyway; the server's
+            // shutdown timeout ends its connection.
+            if entry.recipient.try_send(Deliver(frame.clone())).is_ok() {
+                told += 1;
+            }
+        }
+        told
     }
 }
 

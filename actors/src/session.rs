@@ -23,7 +23,8 @@ use hub_core::{ActivityId, SessionId, Store, UserId};
 use tracing::{debug, info, warn, Span};
 
 use crate::frames::{self, close, ClientFrame, EventFilter, Outbound, ServerFrame};
-use crate::registry::{Connect, Deliver, Disconnect, QueueGauge, SessionRegistry};
+use crate::registry::{Connect, ConnectRefused, Deliver, Disconnect, QueueGauge, SessionRegistry};
+use hub_core::metrics::Metrics;
 
 /// Checks an access token presented in a `refresh` frame: its user and `exp`.
 pub trait TokenCheck: Send + Sync + 'static {
@@ -47,6 +48,7 @@ pub struct SessionDeps {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<dyn TokenCheck>,
     pub config: SessionConfig,
+    pub metrics: Arc<Metrics>,
 }
 
 pub struct WsSession {
@@ -294,7 +296,12 @@ impl Actor for WsSession {
                             act.resume(from, ctx);
                         }
                     }
-                    Ok(Err(_)) => act.close(ctx, close::TOO_MANY_SESSIONS, "too many sessions"),
+                    Ok(Err(ConnectRefused::TooManySessions)) => {
+                        act.close(ctx, close::TOO_MANY_SESSIONS, "too many sessions")
+                    }
+                    Ok(Err(ConnectRefused::ShuttingDown)) => {
+                        act.close(ctx, close::SERVICE_RESTART, "service restart")
+                    }
                     Err(_) => act.close(ctx, 1011, "registry unavailable"),
                 },
             ),
@@ -317,6 +324,10 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
 
     fn handle(&mut self, Deliver(frame): Deliver, ctx: &mut Self::Context) {
+        if let Some(code) = frame.close {
+            self.close(ctx, code, "service restart");
+            return;
+        }
         self.gauge.written(frame.len());
         if self.gauge.evicted.load(Ordering::Relaxed) {
             self.close(ctx, close::SLOW_CONSUMER, "slow consumer");
@@ -332,6 +343,9 @@ impl Handler<Deliver> for WsSession {
             }
         }
         ctx.text(frame.text.clone());
+        if let Some(at) = frame.committed_at {
+            self.deps.metrics.delivery_latency.observe(at.elapsed());
+        }
     }
 }
 

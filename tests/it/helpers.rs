@@ -43,11 +43,22 @@ pub fn test_settings(data_dir: &Path) -> Settings {
     .expect("test settings are valid")
 }
 
-/// A running hub.
-pub struct TestApp {
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// HTTP and WebSocket access to a hub at a port (in-process or a child).
+pub struct Api {
     pub port: u16,
     pub base: String,
     pub client: awc::Client,
+}
+
+/// A child hub is reached the same way.
+pub type Remote = Api;
+
+/// A running in-process hub; derefs to its [`Api`].
+pub struct TestApp {
+    api: Api,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Kept so the data dir lives as long as the app (unless a test took it).
@@ -84,30 +95,46 @@ pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> T
     });
     let (port, handle) = rx.await.expect("hub started");
     TestApp {
-        port,
-        base: format!("http://127.0.0.1:{port}"),
-        client: awc::Client::builder().timeout(DEADLINE).finish(),
+        api: Api::new(port),
         handle,
         thread: Some(thread),
         _data_dir: data_dir,
     }
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn ws_url(&self, query: &str) -> String {
-        format!("ws://127.0.0.1:{}/api/ws{query}", self.port)
-    }
-
     /// Stops the server gracefully and waits for its thread.
     pub async fn stop(mut self) {
         self.handle.stop(true).await;
         if let Some(t) = self.thread.take() {
             tokio::task::spawn_blocking(move || t.join()).await.ok();
         }
+    }
+}
+
+impl Api {
+    pub fn new(port: u16) -> Self {
+        Self {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            client: awc::Client::builder().timeout(DEADLINE).finish(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("ws://127.0.0.1:{}/api/ws{query}", self.port)
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -149,12 +176,12 @@ impl TestApp {
             .post(
                 "/api/auth/register",
                 None,
-                &json!({"email": email, "password": "correct horse battery"}),
+                &json!({"email": email, "password": PASSWORD}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["user"]["id"].as_str().unwrap().to_owned();
-        let (access, refresh) = self.login(email, "correct horse battery").await;
+        let (access, refresh) = self.login(email, PASSWORD).await;
         (id, access, refresh)
     }
 
@@ -311,4 +338,117 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// The real `aiclone-hub` binary running as a child process.
+pub struct ChildHub {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub base: String,
+    /// Where its stdout (the logs) goes.
+    pub log_path: std::path::PathBuf,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ChildHub {
+    /// Starts the binary on `data_dir` with the test key and service key, plus
+    /// `env`, and waits until `/health` answers.
+    pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> ChildHub {
+        use sha2::Digest;
+        let port = free_port();
+        let entry = format!("sha256:{}", hex::encode(sha2::Sha256::digest(SERVICE_KEY)));
+        let log_path = data_dir.join(format!("hub-{port}.log"));
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aiclone-hub"));
+        cmd.env("HUB__SERVER__PORT", port.to_string())
+            .env("HUB__STORAGE__DATA_DIR", data_dir)
+            .env("HUB__AUTH__JWT_SECRET", TEST_SECRET)
+            .env("HUB__AUTH__API_KEYS", entry)
+            .env("HUB__RATE_LIMIT__ENABLED", "false")
+            .env_remove("RUST_LOG")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("the hub binary starts");
+        let hub = ChildHub {
+            child,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            log_path,
+        };
+        let client = awc::Client::default();
+        let url = format!("{}/health", hub.base);
+        eventually("the child hub to answer /health", || {
+            let req = client.get(&url).send();
+            async move { req.await.map(|r| r.status().is_success()).unwrap_or(false) }
+        })
+        .await;
+        hub
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub async fn exit_code(&mut self) -> Option<i32> {
+        let end = Instant::now() + DEADLINE;
+        while Instant::now() < end {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the hub did not exit");
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ChildHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a Python snippet (an independent checker) with `input` on stdin.
+/// Fails the test, with the reason, when Python or the package is missing.
+pub fn python(script: &str, input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed (.ci/run installs the checkers)");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python checker failed (is the package installed? .ci/run installs it):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

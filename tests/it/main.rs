@@ -7,6 +7,7 @@ mod activities;
 mod auth;
 mod docs;
 mod errors;
+mod ops;
 mod ratelimit;
 mod tasks;
 mod ws;
