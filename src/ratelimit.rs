@@ -30,6 +30,27 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn check(&self, key: String, quota: Quota) -> Result<Decision, String>;
 }
 
+/// The cluster limiter: one GCRA script call in Redis per request, so all
+/// nodes share each quota.
+pub struct RedisRateLimiter(pub hub_redis::ratelimit::RedisGcra);
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
+        let r = self
+            .0
+            .check(&key, quota.limit, quota.window)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Decision {
+            allowed: r.allowed,
+            remaining: r.remaining,
+            reset: r.reset,
+            retry_after: r.retry_after,
+        })
+    }
+}
+
 /// The embedded limiter: one bucket actor per key, per node.
 pub struct ActorRateLimiter(pub Addr<RateLimitRegistry>);
 

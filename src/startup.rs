@@ -10,9 +10,14 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
-use hub_actors::bus::LocalBus;
+use actix::Addr;
+use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::ratelimit::RateLimitRegistry;
-use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry};
+use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
+use hub_core::store::ClusterView;
+use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView};
+use hub_redis::ratelimit::RedisGcra;
+use hub_redis::store::RedisStore;
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_core::metrics::Metrics;
 use hub_core::store::HistoryWindow;
@@ -24,7 +29,7 @@ use crate::auth::tokens::TokenService;
 use crate::auth::{load_or_create_secret, ApiKeys};
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
-use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiting};
+use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiter, RateLimiting, RedisRateLimiter};
 use crate::routes;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
@@ -34,6 +39,72 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+}
+
+/// What differs between the two modes.
+struct Backend {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    cluster: Option<Arc<dyn ClusterView>>,
+    limiter: Arc<dyn RateLimiter>,
+}
+
+/// Embedded: SQLite, the in-process bus, per-node rate-limit actors.
+fn embedded_backend(
+    settings: &Settings,
+    registry: &Addr<SessionRegistry>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Backend> {
+    let bus = Arc::new(LocalBus::new(registry.clone(), metrics.clone()));
+    let store = SqliteStore::open(
+        &settings.storage.data_dir,
+        settings.storage.synchronous,
+        settings.storage.max_batch,
+        bus.clone(),
+    )
+    .context("cannot open the embedded store")?;
+    Ok(Backend {
+        store: Arc::new(store),
+        bus,
+        cluster: None,
+        limiter: Arc::new(ActorRateLimiter(
+            RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
+        )),
+    })
+}
+
+/// Cluster: Redis is the store of record, pub/sub carries events between
+/// nodes, and the rate limit is one Lua script shared by all nodes.
+async fn cluster_backend(
+    url: &str,
+    settings: &Settings,
+    node_id: &str,
+    registry: &Addr<SessionRegistry>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Backend> {
+    let prefix = &settings.redis.key_prefix;
+    let (client, conn) = hub_redis::store::connect(url)
+        .await
+        .context("cannot connect to Redis (redis.url)")?;
+    info!("redis connected");
+    let bus = Arc::new(ClusterBus::new(conn.clone(), prefix, metrics.clone()));
+    let store = RedisStore::new(conn.clone(), prefix, settings.websocket.history_size, bus.clone());
+    let bridge = RedisBridge::new(
+        client,
+        conn.clone(),
+        prefix,
+        node_id,
+        registry.clone(),
+        metrics.clone(),
+    )
+    .start();
+    registry.do_send(SetPresence(bridge.recipient()));
+    Ok(Backend {
+        store: Arc::new(store),
+        bus,
+        cluster: Some(Arc::new(RedisClusterView::new(conn.clone(), prefix, node_id))),
+        limiter: Arc::new(RedisRateLimiter(RedisGcra::new(conn, prefix))),
+    })
 }
 
 impl TokenCheck for TokenService {
@@ -48,12 +119,6 @@ impl Application {
     /// Opens the store, starts the actors and binds the listener. Must run
     /// inside an actix system (it starts actors).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        if settings.is_cluster() {
-            anyhow::bail!(
-                "cluster mode (redis.url) is not available in this build yet; \
-                 unset redis.url (HUB__REDIS__URL) to run the embedded hub"
-            );
-        }
         let settings = Arc::new(settings);
         let node_id = format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
 
@@ -81,16 +146,16 @@ impl Application {
             metrics.clone(),
         )
         .start();
-        let bus = Arc::new(LocalBus::new(registry.clone(), metrics.clone()));
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(
-                &settings.storage.data_dir,
-                settings.storage.synchronous,
-                settings.storage.max_batch,
-                bus.clone(),
-            )
-            .context("cannot open the embedded store")?,
-        );
+        let backend = match &settings.redis.url {
+            Some(url) => cluster_backend(url, &settings, &node_id, &registry, &metrics).await?,
+            None => embedded_backend(&settings, &registry, &metrics)?,
+        };
+        let Backend {
+            store,
+            bus,
+            cluster,
+            limiter,
+        } = backend;
 
         let session_deps = Arc::new(SessionDeps {
             registry: registry.clone(),
@@ -119,12 +184,11 @@ impl Application {
             registry,
             bus,
             session_deps,
+            cluster,
             rate_limit: RateLimiting::new(
                 &settings.rate_limit,
                 &settings.server.trusted_proxies,
-                Arc::new(ActorRateLimiter(
-                    RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
-                )),
+                limiter,
             ),
             metrics,
             node_id,

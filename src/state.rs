@@ -9,6 +9,7 @@ use hub_actors::bus::Bus;
 use hub_actors::registry::SessionRegistry;
 use hub_actors::session::SessionDeps;
 use hub_core::metrics::Metrics;
+use hub_core::store::ClusterView;
 use hub_core::{Settings, Store};
 
 use crate::auth::passwords::Passwords;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// What every WebSocket session shares.
     pub session_deps: Arc<SessionDeps>,
+    /// Cluster-wide session counts (cluster mode only).
+    pub cluster: Option<Arc<dyn ClusterView>>,
     /// Per-route-group limits, checked by the rate-limit middleware.
     pub rate_limit: RateLimiting,
     /// Prometheus counters, shared with the actors.

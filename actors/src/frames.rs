@@ -41,6 +41,8 @@ pub struct Outbound {
     pub committed_at: Option<Instant>,
     /// Not a frame to write but an order to close with this code (shutdown).
     pub close: Option<u16>,
+    /// Not a frame to write but an order to replay from the last event id.
+    pub resync: bool,
 }
 
 impl Outbound {
@@ -64,6 +66,7 @@ impl Outbound {
             text: text.into(),
             committed_at: Some(Instant::now()),
             close: None,
+            resync: false,
         }
     }
 
@@ -78,6 +81,40 @@ impl Outbound {
             text: serde_json::to_string(frame).unwrap_or_default().into(),
             committed_at: None,
             close: None,
+            resync: false,
+        }
+    }
+
+    /// A pre-serialised event frame from another node (the Redis bridge).
+    pub fn remote_event(kind: ActivityType, seq: i64, text: ByteString) -> Self {
+        Self {
+            event: Some((kind, seq)),
+            text,
+            committed_at: None,
+            close: None,
+            resync: false,
+        }
+    }
+
+    /// A pre-serialised control frame (task update, broadcast) from another node.
+    pub fn remote_control(text: ByteString) -> Self {
+        Self {
+            event: None,
+            text,
+            committed_at: None,
+            close: None,
+            resync: false,
+        }
+    }
+
+    /// Tells every session that gets it to replay from its last event id.
+    pub fn resync() -> Self {
+        Self {
+            event: None,
+            text: ByteString::new(),
+            committed_at: None,
+            close: None,
+            resync: true,
         }
     }
 
@@ -88,6 +125,7 @@ impl Outbound {
             text: ByteString::new(),
             committed_at: None,
             close: Some(code),
+            resync: false,
         }
     }
 }

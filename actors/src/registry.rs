@@ -88,6 +88,28 @@ pub struct DeliverToUser {
 #[rtype(result = "()")]
 pub struct BroadcastFrame(pub Arc<Outbound>);
 
+/// A user's first session arrived on this node (`online`) or the last one
+/// left. Cluster mode subscribes to the user's channel on it; answering means
+/// the subscription is in place, so no event published after the session's
+/// welcome frame can be missed.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Presence {
+    pub user: UserId,
+    pub online: bool,
+}
+
+/// Registers who wants [`Presence`] (the Redis bridge).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPresence(pub Recipient<Presence>);
+
+/// The bus lost events it could not deliver (a Redis reconnect): every
+/// session replays from its last event id.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResyncAll;
+
 /// Session counts, as `/api/ws/status` shows them.
 #[derive(Message)]
 #[rtype(result = "SessionCounts")]
@@ -124,6 +146,8 @@ pub struct SessionRegistry {
     limits: RegistryLimits,
     /// Set by `CloseAll`: refuse new sessions.
     closing: bool,
+    /// Told when a user comes online or goes offline on this node.
+    presence: Option<Recipient<Presence>>,
     metrics: Arc<Metrics>,
 }
 
@@ -134,7 +158,17 @@ impl SessionRegistry {
             total: 0,
             limits,
             closing: false,
+            presence: None,
             metrics,
+        }
+    }
+
+    fn offline(&self, user: &UserId) {
+        if let Some(p) = &self.presence {
+            p.do_send(Presence {
+                user: user.clone(),
+                online: false,
+            });
         }
     }
 
@@ -190,16 +224,17 @@ impl Actor for SessionRegistry {
 }
 
 impl Handler<Connect> for SessionRegistry {
-    type Result = Result<(), ConnectRefused>;
+    type Result = ResponseFuture<Result<(), ConnectRefused>>;
 
     fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Self::Result {
         if self.closing {
-            return Err(ConnectRefused::ShuttingDown);
+            return Box::pin(async { Err(ConnectRefused::ShuttingDown) });
         }
         let sessions = self.users.entry(msg.user.clone()).or_default();
         if sessions.len() >= self.limits.max_sessions_per_user {
-            return Err(ConnectRefused::TooManySessions);
+            return Box::pin(async { Err(ConnectRefused::TooManySessions) });
         }
+        let first = sessions.is_empty();
         sessions.push(Entry {
             session: msg.session,
             recipient: msg.recipient,
@@ -207,7 +242,40 @@ impl Handler<Connect> for SessionRegistry {
         });
         self.total += 1;
         self.publish_count();
-        Ok(())
+        match (&self.presence, first) {
+            (Some(presence), true) => {
+                let ask = presence.send(Presence {
+                    user: msg.user,
+                    online: true,
+                });
+                Box::pin(async move {
+                    // The bridge answers once subscribed, or once it has noted
+                    // the user for when Redis is back.
+                    let _ = ask.await;
+                    Ok(())
+                })
+            }
+            _ => Box::pin(async { Ok(()) }),
+        }
+    }
+}
+
+impl Handler<SetPresence> for SessionRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) {
+        self.presence = Some(msg.0);
+    }
+}
+
+impl Handler<ResyncAll> for SessionRegistry {
+    type Result = ();
+
+    fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
+        let frame = Arc::new(Outbound::resync());
+        for entry in self.users.values().flatten() {
+            let _ = entry.recipient.try_send(Deliver(frame.clone()));
+        }
     }
 }
 
@@ -221,6 +289,7 @@ impl Handler<Disconnect> for SessionRegistry {
             self.total -= before - sessions.len();
             if sessions.is_empty() {
                 self.users.remove(&msg.user);
+                self.offline(&msg.user);
             }
             self.publish_count();
         }
@@ -242,6 +311,7 @@ impl Handler<DeliverToUser> for SessionRegistry {
         let sent = sessions.len();
         if sessions.is_empty() {
             self.users.remove(&msg.user);
+            self.offline(&msg.user);
         }
         self.metrics
             .frames_sent
@@ -259,12 +329,19 @@ impl Handler<BroadcastFrame> for SessionRegistry {
         let limits = self.limits;
         let mut dropped = 0;
         let mut evicted = 0;
-        self.users.retain(|_, sessions| {
+        let mut gone = Vec::new();
+        self.users.retain(|user, sessions| {
             let before = sessions.len();
             sessions.retain(|entry| Self::offer(&limits, entry, &msg.0, &mut evicted));
             dropped += before - sessions.len();
+            if sessions.is_empty() {
+                gone.push(user.clone());
+            }
             !sessions.is_empty()
         });
+        for user in &gone {
+            self.offline(user);
+        }
         self.dropped(dropped, evicted);
         self.metrics
             .frames_sent

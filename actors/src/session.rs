@@ -265,16 +265,6 @@ impl Actor for WsSession {
         // trips first, so a full mailbox only ever means "evict".
         ctx.set_mailbox_capacity(self.deps.config.max_queued_frames + 8);
         let config = &self.deps.config;
-        self.send(
-            ctx,
-            &ServerFrame::Welcome {
-                session_id: self.id.as_str(),
-                user_id: self.user.as_str(),
-                node_id: &config.node_id,
-                heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
-                server_time: frames::rfc3339(Utc::now()),
-            },
-        );
         ctx.run_interval(config.heartbeat_interval, |act, ctx| act.heartbeat(ctx));
         self.schedule_expiry(self.token_exp, ctx);
         let connect = Connect {
@@ -288,6 +278,19 @@ impl Actor for WsSession {
                 |result, act, ctx| match result {
                     Ok(Ok(())) => {
                         act.registered = true;
+                        // Welcome only once registered (and, in cluster mode,
+                        // subscribed): every event after it reaches the session.
+                        let config = &act.deps.config;
+                        act.send(
+                            ctx,
+                            &ServerFrame::Welcome {
+                                session_id: act.id.as_str(),
+                                user_id: act.user.as_str(),
+                                node_id: &config.node_id,
+                                heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
+                                server_time: frames::rfc3339(Utc::now()),
+                            },
+                        );
                         {
                             let _guard = act.span.enter();
                             info!("session opened");
@@ -326,6 +329,14 @@ impl Handler<Deliver> for WsSession {
     fn handle(&mut self, Deliver(frame): Deliver, ctx: &mut Self::Context) {
         if let Some(code) = frame.close {
             self.close(ctx, code, "service restart");
+            return;
+        }
+        if frame.resync {
+            // Only a session that has seen an event knows where to resume
+            // from; one that has not would replay history it never missed.
+            if self.last_seq > 0 {
+                self.resume(ActivityId::from_seq(self.last_seq), ctx);
+            }
             return;
         }
         self.gauge.written(frame.len());

@@ -176,3 +176,18 @@ pub trait Store: Send + Sync + 'static {
     /// Flushes pending writes; called on shutdown.
     async fn flush(&self) -> Result<(), StoreError>;
 }
+
+/// Cluster-wide session figures (cluster mode).
+#[derive(Clone, Copy, Debug)]
+pub struct ClusterCounts {
+    /// Sessions held by the other live nodes.
+    pub sessions_elsewhere: usize,
+    /// Distinct users with a session on any live node, this one included.
+    pub users_online: usize,
+}
+
+/// Where `/api/ws/status` gets cluster-wide counts.
+#[async_trait]
+pub trait ClusterView: Send + Sync + 'static {
+    async fn counts(&self) -> Result<ClusterCounts, StoreError>;
+}

@@ -144,12 +144,23 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> ApiResult<Htt
         .send(Counts { user })
         .await
         .map_err(ApiError::internal)?;
-    // Embedded mode has one node: the cluster is this node.
+    let (cluster_sessions, cluster_users_online) = match &state.cluster {
+        Some(view) => {
+            let cluster = view.counts().await?;
+            (
+                counts.node_sessions + cluster.sessions_elsewhere,
+                cluster.users_online,
+            )
+        }
+        // Embedded mode has one node: the cluster is this node.
+        None => (counts.node_sessions, counts.users_online),
+    };
     Ok(HttpResponse::Ok().json(WsStatus {
         node_id: state.node_id.clone(),
         node_sessions: counts.node_sessions,
-        cluster_sessions: counts.node_sessions,
-        cluster_users_online: counts.users_online,
+        cluster_sessions,
+        cluster_users_online,
+        // Counted on this node: a user's sessions elsewhere are not listed.
         your_sessions: counts.your_sessions,
     }))
 }

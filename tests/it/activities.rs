@@ -5,9 +5,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-#[actix_web::test]
-async fn publish_list_get_and_isolation() {
-    let app = spawn_app().await;
+async fn publish_list_get_and_isolation(backend: Backend) {
+    let app = spawn(backend).await;
     let (alice, a_token, _) = app.user("alice@example.com").await;
     let (_, b_token, _) = app.user("bob@example.com").await;
 
@@ -98,9 +97,8 @@ async fn publish_list_get_and_isolation() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[actix_web::test]
-async fn idempotency_key_returns_the_first_activity() {
-    let app = spawn_app().await;
+async fn idempotency_key_returns_the_first_activity(backend: Backend) {
+    let app = spawn(backend).await;
     let (_, token, _) = app.user("ida@example.com").await;
     let send = |body: Value, key: &'static str| {
         let req = app
@@ -133,9 +131,8 @@ async fn idempotency_key_returns_the_first_activity() {
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
 
-#[actix_web::test]
-async fn service_keys_publish_for_users_and_broadcast() {
-    let app = spawn_app().await;
+async fn service_keys_publish_for_users_and_broadcast(backend: Backend) {
+    let app = spawn(backend).await;
     let (uid, token, _) = app.user("sam@example.com").await;
     let (_, other_token, _) = app.user("tom@example.com").await;
     let mut ws = app.ws(&token, "").await;
@@ -194,3 +191,9 @@ async fn service_keys_publish_for_users_and_broadcast() {
     let (_, page) = app.get("/api/activities", Some(&other_token)).await;
     assert_eq!(page["items"], json!([]));
 }
+
+both_modes!(
+    publish_list_get_and_isolation,
+    idempotency_key_returns_the_first_activity,
+    service_keys_publish_for_users_and_broadcast,
+);

@@ -38,9 +38,8 @@ fn claims(sub: &str) -> Value {
            "iss": "aiclone-hub", "aud": "aiclone-hub", "typ": "access"})
 }
 
-#[actix_web::test]
-async fn register_login_me() {
-    let app = spawn_app().await;
+async fn register_login_me(backend: Backend) {
+    let app = spawn(backend).await;
     let (status, body) = app
         .post(
             "/api/auth/register",
@@ -85,9 +84,8 @@ async fn register_login_me() {
     app.login("ADA@example.com", "correct horse").await;
 }
 
-#[actix_web::test]
-async fn login_failures_look_the_same() {
-    let app = spawn_app().await;
+async fn login_failures_look_the_same(backend: Backend) {
+    let app = spawn(backend).await;
     app.user("bob@example.com").await;
     let (s1, b1) = app
         .post(
@@ -120,9 +118,8 @@ async fn login_failures_look_the_same() {
     assert_eq!(body["code"], "unsupported_media_type");
 }
 
-#[actix_web::test]
-async fn registration_rules() {
-    let app = spawn_app().await;
+async fn registration_rules(backend: Backend) {
+    let app = spawn(backend).await;
     app.user("carol@example.com").await;
     let (status, body) = app
         .post(
@@ -165,9 +162,8 @@ async fn registration_rules() {
     app.user("dan@example.com").await;
 }
 
-#[actix_web::test]
-async fn forged_and_foreign_tokens_are_refused() {
-    let app = spawn_app().await;
+async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
+    let app = spawn(backend).await;
     let (id, _, _) = app.user("eve@example.com").await;
     let key = TEST_SECRET.as_bytes();
 
@@ -215,9 +211,8 @@ async fn forged_and_foreign_tokens_are_refused() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
-async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
+async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
+    let app = spawn(backend).await;
     let (_, access, refresh1) = app.user("frank@example.com").await;
 
     // Neither kind passes for the other.
@@ -392,3 +387,11 @@ async fn bad_config_names_the_key() {
         .unwrap()
         .contains("auth.jwt_secret"));
 }
+
+both_modes!(
+    register_login_me,
+    login_failures_look_the_same,
+    registration_rules,
+    forged_and_foreign_tokens_are_refused,
+    refresh_rotates_and_reuse_revokes_the_family,
+);

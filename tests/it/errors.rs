@@ -5,9 +5,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-#[actix_web::test]
-async fn body_errors() {
-    let app = spawn_app().await;
+async fn body_errors(backend: Backend) {
+    let app = spawn(backend).await;
     let (_, token, _) = app.user("ivy@example.com").await;
 
     let mut res = app
@@ -77,9 +76,8 @@ async fn body_errors() {
     assert_eq!(page["items"], json!([]));
 }
 
-#[actix_web::test]
-async fn request_ids_and_unknown_routes() {
-    let app = spawn_app().await;
+async fn request_ids_and_unknown_routes(backend: Backend) {
+    let app = spawn(backend).await;
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     let generated = res
         .headers()
@@ -105,15 +103,21 @@ async fn request_ids_and_unknown_routes() {
     );
 }
 
-#[actix_web::test]
-async fn health_and_ready() {
-    let app = spawn_app().await;
+async fn health_and_ready(backend: Backend) {
+    let app = spawn(backend).await;
     let (status, body) = app.get("/health", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["mode"], "embedded");
+    let mode = if backend == Backend::Redis { "cluster" } else { "embedded" };
+    assert_eq!(body["mode"], mode);
     assert!(body["node_id"].as_str().unwrap().starts_with("node-"));
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     let (status, body) = app.get("/ready", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+both_modes!(
+    body_errors,
+    request_ids_and_unknown_routes,
+    health_and_ready,
+);

@@ -59,6 +59,8 @@ pub type Remote = Api;
 /// A running in-process hub; derefs to its [`Api`].
 pub struct TestApp {
     api: Api,
+    /// Set in Redis mode: the keys to delete when the test ends.
+    pub redis_prefix: Option<String>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Kept so the data dir lives as long as the app (unless a test took it).
@@ -71,8 +73,98 @@ fn init_logs() {
     }
 }
 
+/// The Redis every cluster-mode test uses (each with its own key prefix).
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Which store and bus a test hub runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a temp dir, in-process bus.
+    Embedded,
+    /// Redis at [`REDIS_URL`] under a unique prefix, pub/sub bus.
+    Redis,
+}
+
+/// Runs each named `async fn(Backend)` once per back-end: the same test body
+/// against the embedded store and against Redis.
+#[macro_export]
+macro_rules! both_modes {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn embedded() {
+                super::$name($crate::helpers::Backend::Embedded).await
+            }
+            #[actix_web::test]
+            async fn redis() {
+                super::$name($crate::helpers::Backend::Redis).await
+            }
+        }
+    )+};
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("hubtest:{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// Points `settings` at Redis under `prefix`.
+pub fn use_redis(settings: &mut Settings, prefix: &str) {
+    settings.redis.url = Some(REDIS_URL.to_owned());
+    settings.redis.key_prefix = prefix.to_owned();
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    match backend {
+        Backend::Embedded => spawn_app_with(tweak).await,
+        Backend::Redis => {
+            let prefix = unique_prefix();
+            let mut app = spawn_app_with(|s| {
+                use_redis(s, &prefix);
+                tweak(s);
+            })
+            .await;
+            app.redis_prefix = Some(prefix);
+            app
+        }
+    }
+}
+
+/// Several nodes of one cluster (same Redis prefix, same signing key).
+pub async fn spawn_cluster(nodes: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let prefix = unique_prefix();
+    let mut apps = Vec::new();
+    for _ in 0..nodes {
+        let mut app = spawn_app_with(|s| {
+            use_redis(s, &prefix);
+            tweak(s);
+        })
+        .await;
+        app.redis_prefix = Some(prefix.clone());
+        apps.push(app);
+    }
+    apps
+}
+
+/// Deletes every key under `prefix` (test clean-up).
+pub fn delete_redis_prefix(prefix: &str) {
+    let Ok(client) = redis::Client::open(REDIS_URL) else { return };
+    let Ok(mut conn) = client.get_connection() else { return };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap_or_default();
+    for chunk in keys.chunks(500) {
+        let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+    }
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
@@ -96,6 +188,7 @@ pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> T
     let (port, handle) = rx.await.expect("hub started");
     TestApp {
         api: Api::new(port),
+        redis_prefix: None,
         handle,
         thread: Some(thread),
         _data_dir: data_dir,
@@ -232,6 +325,13 @@ impl Api {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(prefix) = self.redis_prefix.take() {
+            std::thread::spawn(move || {
+                // Let the hub finish its last writes first.
+                std::thread::sleep(Duration::from_millis(200));
+                delete_redis_prefix(&prefix);
+            });
+        }
         if self.thread.is_some() {
             // Not stopped explicitly: stop without waiting (the thread ends
             // with the test process).
@@ -257,6 +357,16 @@ pub enum Next {
     Json(Value),
     Closed(Option<u16>),
     Timeout,
+}
+
+impl Next {
+    /// The close code, failing on anything but a close.
+    pub fn closed(self) -> Option<u16> {
+        match self {
+            Next::Closed(code) => code,
+            other => panic!("expected a close, got {other:?}"),
+        }
+    }
 }
 
 impl Ws {

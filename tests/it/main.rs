@@ -1,6 +1,7 @@
 //! All integration tests, in one binary to keep link times down. Each test
 //! boots the real hub on 127.0.0.1:0 (see `helpers`).
 
+#[macro_use]
 mod helpers;
 
 mod activities;

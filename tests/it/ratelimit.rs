@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn limited_app(tweak: impl FnOnce(&mut hub_core::Settings)) -> TestApp {
-    spawn_app_with(|s| {
+async fn limited_app(backend: Backend, tweak: impl FnOnce(&mut hub_core::Settings)) -> TestApp {
+    spawn_with(backend, |s| {
         s.rate_limit.enabled = true;
         let api = s.rate_limit.policies.get_mut("api").unwrap();
         api.limit = 3;
@@ -25,9 +25,8 @@ fn header(res: &awc::ClientResponse<impl futures_util::Stream>, name: &str) -> O
         .map(|v| v.to_str().unwrap().to_owned())
 }
 
-#[actix_web::test]
-async fn quota_headers_429_and_recovery() {
-    let app = limited_app(|_| {}).await;
+async fn quota_headers_429_and_recovery(backend: Backend) {
+    let app = limited_app(backend, |_| {}).await;
     let (_, token, _) = app.user("rl@example.com").await;
     for expected in [2, 1, 0] {
         let res = app
@@ -84,9 +83,8 @@ async fn quota_headers_429_and_recovery() {
     assert_eq!(app.get("/api/openapi.json", None).await.0, StatusCode::OK);
 }
 
-#[actix_web::test]
-async fn auth_and_ws_have_their_own_groups() {
-    let app = limited_app(|s| {
+async fn auth_and_ws_have_their_own_groups(backend: Backend) {
+    let app = limited_app(backend, |s| {
         let auth = s.rate_limit.policies.get_mut("auth").unwrap();
         auth.limit = 2;
         let ws = s.rate_limit.policies.get_mut("ws_connect").unwrap();
@@ -122,10 +120,9 @@ async fn auth_and_ws_have_their_own_groups() {
     }
 }
 
-#[actix_web::test]
-async fn forwarded_for_counts_only_from_trusted_proxies() {
+async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
     // Untrusted peer: spoofed X-Forwarded-For values change nothing.
-    let app = limited_app(|_| {}).await;
+    let app = limited_app(backend, |_| {}).await;
     let mut statuses = Vec::new();
     for i in 0..4 {
         let res = app
@@ -140,7 +137,7 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(statuses, [401, 401, 401, 429]);
 
     // Trusted peer: each forwarded client has its own bucket.
-    let app = limited_app(|s| s.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+    let app = limited_app(backend, |s| s.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
     for i in 0..4 {
         let res = app
             .client
@@ -158,10 +155,9 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     }
 }
 
-#[actix_web::test]
-async fn authenticated_callers_can_be_keyed_by_user() {
+async fn authenticated_callers_can_be_keyed_by_user(backend: Backend) {
     let app =
-        limited_app(|s| s.rate_limit.policies.get_mut("api").unwrap().key = RateLimitKey::User)
+        limited_app(backend, |s| s.rate_limit.policies.get_mut("api").unwrap().key = RateLimitKey::User)
             .await;
     let (_, a, _) = app.user("ua@example.com").await;
     let (_, b, _) = app.user("ub@example.com").await;
@@ -175,3 +171,10 @@ async fn authenticated_callers_can_be_keyed_by_user() {
     // Same IP, another user: a whole quota.
     assert_eq!(app.get("/api/auth/me", Some(&b)).await.0, StatusCode::OK);
 }
+
+both_modes!(
+    quota_headers_429_and_recovery,
+    auth_and_ws_have_their_own_groups,
+    forwarded_for_counts_only_from_trusted_proxies,
+    authenticated_callers_can_be_keyed_by_user,
+);

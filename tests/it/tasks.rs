@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[actix_web::test]
-async fn task_lifecycle_with_live_updates() {
-    let app = spawn_app().await;
+async fn task_lifecycle_with_live_updates(backend: Backend) {
+    let app = spawn(backend).await;
     let (_, token, _) = app.user("tara@example.com").await;
     let (_, other, _) = app.user("uma@example.com").await;
     let mut ws = app.ws(&token, "").await;
@@ -134,9 +133,8 @@ async fn task_lifecycle_with_live_updates() {
     assert_eq!(others["items"], json!([]));
 }
 
-#[actix_web::test]
-async fn tasks_paginate_and_services_drive_them() {
-    let app = spawn_app().await;
+async fn tasks_paginate_and_services_drive_them(backend: Backend) {
+    let app = spawn(backend).await;
     let (uid, token, _) = app.user("vic@example.com").await;
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -169,3 +167,8 @@ async fn tasks_paginate_and_services_drive_them() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+both_modes!(
+    task_lifecycle_with_live_updates,
+    tasks_paginate_and_services_drive_them,
+);

@@ -37,10 +37,9 @@ async fn upgrade_status(app: &TestApp, query: &str, headers: &[(&str, &str)]) ->
     }
 }
 
-#[actix_web::test]
-async fn authentication_and_origin_before_upgrade() {
+async fn authentication_and_origin_before_upgrade(backend: Backend) {
     let app =
-        spawn_app_with(|s| s.server.allowed_origins = vec!["https://app.example.com".into()]).await;
+        spawn_with(backend, |s| s.server.allowed_origins = vec!["https://app.example.com".into()]).await;
     let (_, token, _) = app.user("wes@example.com").await;
     assert_eq!(upgrade_status(&app, "", &[]).await, 401);
     assert_eq!(upgrade_status(&app, "?token=garbage", &[]).await, 401);
@@ -64,9 +63,8 @@ async fn authentication_and_origin_before_upgrade() {
     assert_eq!(upgrade_status(&app, &q, &[]).await, 422);
 }
 
-#[actix_web::test]
-async fn welcome_then_own_events_in_order() {
-    let app = spawn_app().await;
+async fn welcome_then_own_events_in_order(backend: Backend) {
+    let app = spawn(backend).await;
     let (alice, a_token, _) = app.user("alice@example.com").await;
     let (_, b_token, _) = app.user("bob@example.com").await;
 
@@ -110,9 +108,8 @@ async fn welcome_then_own_events_in_order() {
     b.assert_silent(Duration::from_millis(300)).await;
 }
 
-#[actix_web::test]
-async fn subscribe_ping_and_bad_frames() {
-    let app = spawn_app().await;
+async fn subscribe_ping_and_bad_frames(backend: Backend) {
+    let app = spawn(backend).await;
     let (_, token, _) = app.user("xena@example.com").await;
     let mut ws = app.ws(&token, "events=notification").await;
     app.publish(&token, "outreach_sent", "filtered out").await;
@@ -174,9 +171,8 @@ async fn subscribe_ping_and_bad_frames() {
     assert_eq!(ws.closed_with().await, Some(1009));
 }
 
-#[actix_web::test]
-async fn heartbeat_pings_and_idle_timeout() {
-    let app = spawn_app_with(|s| {
+async fn heartbeat_pings_and_idle_timeout(backend: Backend) {
+    let app = spawn_with(backend, |s| {
         s.websocket.heartbeat_interval = hub_core::settings::Dur(Duration::from_millis(100));
         s.websocket.client_timeout = hub_core::settings::Dur(Duration::from_millis(400));
     })
@@ -207,9 +203,8 @@ async fn heartbeat_pings_and_idle_timeout() {
     assert_eq!(silent.closed_with().await, Some(1001));
 }
 
-#[actix_web::test]
-async fn token_expiry_closes_unless_refreshed() {
-    let app = spawn_app().await;
+async fn token_expiry_closes_unless_refreshed(backend: Backend) {
+    let app = spawn(backend).await;
     let (uid, _, _) = app.user("zed@example.com").await;
     let mut short = app.ws(&token_expiring_in(&uid, 1), "").await;
     assert_eq!(short.closed_with().await, Some(4001));
@@ -231,14 +226,17 @@ async fn token_expiry_closes_unless_refreshed() {
     assert_eq!(extended.next_json().await["code"], "wrong_user");
 }
 
-#[actix_web::test]
-async fn too_many_sessions_close_with_4029() {
-    let app = spawn_app_with(|s| s.websocket.max_sessions_per_user = 2).await;
+async fn too_many_sessions_close_with_4029(backend: Backend) {
+    let app = spawn_with(backend, |s| s.websocket.max_sessions_per_user = 2).await;
     let (_, token, _) = app.user("max@example.com").await;
     let mut first = app.ws(&token, "").await;
     let _second = app.ws(&token, "").await;
-    let mut third = app.ws(&token, "").await;
-    assert_eq!(third.closed_with().await, Some(4029));
+    let (third, _) = tokio_tungstenite::connect_async(app.ws_url(&format!("?token={token}")))
+        .await
+        .unwrap();
+    let mut third = Ws { stream: third };
+    // No welcome: the session is refused at once.
+    assert_eq!(third.next_within(DEADLINE).await.closed(), Some(4029));
     // The survivors still work, and a slot frees when one leaves.
     first
         .send_json(json!({"type": "ping", "timestamp": 3}))
@@ -260,9 +258,8 @@ async fn too_many_sessions_close_with_4029() {
     assert_eq!(fourth.next_json().await["type"], "pong");
 }
 
-#[actix_web::test]
-async fn resume_replays_what_was_missed() {
-    let app = spawn_app_with(|s| s.websocket.history_size = 4).await;
+async fn resume_replays_what_was_missed(backend: Backend) {
+    let app = spawn_with(backend, |s| s.websocket.history_size = 4).await;
     let (_, token, _) = app.user("rita@example.com").await;
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -318,9 +315,8 @@ async fn resume_replays_what_was_missed() {
     assert_eq!(ws.next_json().await["code"], "invalid_last_event_id");
 }
 
-#[actix_web::test]
-async fn status_counts_without_leaking_ids() {
-    let app = spawn_app().await;
+async fn status_counts_without_leaking_ids(backend: Backend) {
+    let app = spawn(backend).await;
     let (alice, a_token, _) = app.user("alice@example.com").await;
     let (bob, b_token, _) = app.user("bob@example.com").await;
     let _a1 = app.ws(&a_token, "").await;
@@ -351,9 +347,8 @@ fn rss_bytes() -> u64 {
     kib * 1024
 }
 
-#[actix_web::test]
-async fn slow_consumer_is_cut_off_and_resumes_without_loss() {
-    let app = spawn_app_with(|s| {
+async fn slow_consumer_is_cut_off_and_resumes_without_loss(backend: Backend) {
+    let app = spawn_with(backend, |s| {
         s.websocket.max_queued_frames = 64;
         s.websocket.history_size = 10_000;
     })
@@ -431,3 +426,15 @@ async fn slow_consumer_is_cut_off_and_resumes_without_loss() {
     }
     assert_eq!(seen, ids, "nothing lost, nothing duplicated, in order");
 }
+
+both_modes!(
+    authentication_and_origin_before_upgrade,
+    welcome_then_own_events_in_order,
+    subscribe_ping_and_bad_frames,
+    heartbeat_pings_and_idle_timeout,
+    token_expiry_closes_unless_refreshed,
+    too_many_sessions_close_with_4029,
+    resume_replays_what_was_missed,
+    status_counts_without_leaking_ids,
+    slow_consumer_is_cut_off_and_resumes_without_loss,
+);

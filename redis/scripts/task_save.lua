@@ -1,0 +1,29 @@
+-- Creates (expected version -1) or updates a task if its stored version is the
+-- expected one, publishes its task_update frame, and when given appends the
+-- task_completed activity in the same atomic step.
+-- ARGV: 1 prefix, 2 task id, 3 user, 4 expected version, 5 new version,
+--       6 task JSON, 7 task_update frame,
+--       8 activity kind ('' for none), 9 activity JSON tail, 10 history size
+local p, id, user = ARGV[1], ARGV[2], ARGV[3]
+local key = p .. 'task:' .. id
+local expected = tonumber(ARGV[4])
+if expected < 0 then
+  if redis.call('EXISTS', key) == 1 then
+    return {'conflict'}
+  end
+  local tseq = redis.call('INCR', p .. 'tseq')
+  redis.call('HSET', key, 'json', ARGV[6], 'version', ARGV[5], 'user', user, 'seq', tseq)
+  redis.call('ZADD', p .. 'tasks:' .. user, tseq, id)
+else
+  local version = redis.call('HGET', key, 'version')
+  if not version or tonumber(version) ~= expected then
+    return {'conflict'}
+  end
+  redis.call('HSET', key, 'json', ARGV[6], 'version', ARGV[5])
+end
+redis.call('PUBLISH', p .. 'ch:user:' .. user, 't|' .. ARGV[7])
+if ARGV[8] ~= '' then
+  local _, json = append_activity(p, user, ARGV[8], ARGV[9], ARGV[10])
+  return {'saved', json}
+end
+return {'saved'}

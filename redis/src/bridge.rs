@@ -1,0 +1,409 @@
+//! The `RedisBridge` actor: carries events between nodes over Redis pub/sub.
+//!
+//! A node subscribes to a user's channel while it holds sessions of that user
+//! (the registry tells it through [`Presence`]) and to one broadcast channel.
+//! Messages are forwarded to the local `SessionRegistry` unparsed, except for
+//! the small header the publishing script puts in front of each frame:
+//! `e|<seq>|<type>|<frame>` (events), `t|<frame>` (task updates),
+//! `b|<frame>` (broadcasts).
+//!
+//! When the pub/sub connection drops (Redis restarted), the bridge reconnects
+//! with backoff, subscribes again to every channel it needs, and asks every
+//! session to replay from its last event id: whatever was published while the
+//! node was deaf is in the users' history streams.
+//!
+//! The bridge also keeps this node's presence in Redis (its session count and
+//! online users, with a TTL renewed by a heartbeat), from which any node
+//! computes the cluster-wide counts of `/api/ws/status`.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use hub_actors::bus::Bus;
+use hub_actors::frames::{Outbound, ServerFrame};
+use hub_actors::registry::{
+    BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry,
+};
+use hub_core::metrics::Metrics;
+use hub_core::model::{Activity, ActivityType, Task};
+use hub_core::store::{ClusterCounts, ClusterView, StoreError};
+use hub_core::{EventSink, UserId};
+use redis::aio::{ConnectionManager, PubSubSink};
+use redis::AsyncCommands;
+use tracing::{error, info, warn};
+
+/// How often a node renews its presence in Redis.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A node whose presence is older than this is considered gone.
+const NODE_TTL: Duration = Duration::from_secs(15);
+/// First and largest wait between reconnection attempts.
+const RECONNECT_MIN: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
+
+/// Names of the bridge's keys and channels.
+#[derive(Clone)]
+pub struct Keys {
+    pub prefix: String,
+}
+
+impl Keys {
+    pub fn user_channel(&self, user: &UserId) -> String {
+        format!("{}ch:user:{user}", self.prefix)
+    }
+    fn user_channel_prefix(&self) -> String {
+        format!("{}ch:user:", self.prefix)
+    }
+    pub fn broadcast_channel(&self) -> String {
+        format!("{}ch:broadcast", self.prefix)
+    }
+    fn nodes(&self) -> String {
+        format!("{}nodes", self.prefix)
+    }
+    fn node_sessions(&self, node: &str) -> String {
+        format!("{}nodesessions:{node}", self.prefix)
+    }
+    fn node_users(&self, node: &str) -> String {
+        format!("{}nodeusers:{node}", self.prefix)
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub struct RedisBridge {
+    client: redis::Client,
+    /// Commands (presence bookkeeping); reconnects by itself.
+    conn: ConnectionManager,
+    keys: Keys,
+    node_id: String,
+    registry: Addr<SessionRegistry>,
+    metrics: Arc<Metrics>,
+    /// Subscribes and unsubscribes; `None` while disconnected.
+    sink: Option<PubSubSink>,
+    /// Users with sessions on this node: what must be subscribed.
+    users: HashSet<UserId>,
+    /// Next reconnection delay.
+    backoff: Duration,
+}
+
+/// The pub/sub stream ended: reconnect.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Disconnected;
+
+impl RedisBridge {
+    pub fn new(
+        client: redis::Client,
+        conn: ConnectionManager,
+        prefix: &str,
+        node_id: &str,
+        registry: Addr<SessionRegistry>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            client,
+            conn,
+            keys: Keys {
+                prefix: prefix.to_owned(),
+            },
+            node_id: node_id.to_owned(),
+            registry,
+            metrics,
+            sink: None,
+            users: HashSet::new(),
+            backoff: RECONNECT_MIN,
+        }
+    }
+
+    /// Opens the pub/sub connection, subscribes to everything needed and
+    /// starts forwarding; on failure schedules another try.
+    fn connect(&mut self, ctx: &mut Context<Self>, resync: bool) {
+        let client = self.client.clone();
+        let keys = self.keys.clone();
+        let registry = self.registry.clone();
+        let me = ctx.address();
+        let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
+        channels.push(keys.broadcast_channel());
+        let fut = async move {
+            let pubsub = client.get_async_pubsub().await?;
+            let (mut sink, mut stream) = pubsub.split();
+            sink.subscribe(&channels).await?;
+            let user_prefix = keys.user_channel_prefix();
+            actix::spawn(async move {
+                while let Some(msg) = stream.next().await {
+                    forward(&registry, &user_prefix, msg.get_channel_name(), msg.get_payload_bytes());
+                }
+                me.do_send(Disconnected);
+            });
+            Ok::<_, redis::RedisError>(sink)
+        };
+        ctx.wait(fut.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(sink) => {
+                info!(users = act.users.len(), "redis pub/sub connected");
+                act.sink = Some(sink);
+                act.backoff = RECONNECT_MIN;
+                act.heartbeat(ctx, true);
+                if resync {
+                    act.registry.do_send(ResyncAll);
+                }
+            }
+            Err(err) => {
+                let wait = act.backoff;
+                act.backoff = (act.backoff * 2).min(RECONNECT_MAX);
+                warn!(cause = %err, retry_in_ms = wait.as_millis() as u64, "redis pub/sub unavailable");
+                ctx.run_later(wait, move |act, ctx| act.connect(ctx, true));
+            }
+        }));
+    }
+
+    /// Renews this node's presence; `full` also rewrites its user set.
+    fn heartbeat(&mut self, ctx: &mut Context<Self>, full: bool) {
+        let mut conn = self.conn.clone();
+        let keys = self.keys.clone();
+        let node = self.node_id.clone();
+        let sessions = self.metrics.sessions.load(Ordering::Relaxed);
+        let users: Vec<String> = if full {
+            self.users.iter().map(|u| u.0.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let ttl = NODE_TTL.as_secs() as i64;
+        let fut = async move {
+            let mut pipe = redis::pipe();
+            pipe.zadd(keys.nodes(), &node, now_ms()).ignore();
+            pipe.zrembyscore(keys.nodes(), "-inf", now_ms() - 4 * NODE_TTL.as_millis() as i64)
+                .ignore();
+            pipe.set_ex(keys.node_sessions(&node), sessions, ttl as u64).ignore();
+            if full {
+                pipe.del(keys.node_users(&node)).ignore();
+                if !users.is_empty() {
+                    pipe.sadd(keys.node_users(&node), &users).ignore();
+                }
+            }
+            pipe.expire(keys.node_users(&node), ttl).ignore();
+            pipe.query_async::<()>(&mut conn).await
+        };
+        ctx.spawn(fut.into_actor(self).map(|result, _, _| {
+            if let Err(err) = result {
+                warn!(cause = %err, "could not renew node presence in redis");
+            }
+        }));
+    }
+}
+
+/// Hands one pub/sub message to the registry.
+fn forward(registry: &Addr<SessionRegistry>, user_prefix: &str, channel: &str, payload: &[u8]) {
+    let Ok(payload) = std::str::from_utf8(payload) else {
+        return;
+    };
+    let Some((tag, rest)) = payload.split_once('|') else {
+        return;
+    };
+    let frame = match tag {
+        "e" => {
+            let mut parts = rest.splitn(3, '|');
+            let (Some(seq), Some(kind), Some(text)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return;
+            };
+            let (Ok(seq), Some(kind)) = (seq.parse::<i64>(), ActivityType::parse(kind)) else {
+                return;
+            };
+            Outbound::remote_event(kind, seq, text.to_owned().into())
+        }
+        "t" | "b" => Outbound::remote_control(rest.to_owned().into()),
+        _ => return,
+    };
+    let frame = Arc::new(frame);
+    if tag == "b" {
+        registry.do_send(BroadcastFrame(frame));
+    } else if let Some(user) = channel.strip_prefix(user_prefix) {
+        registry.do_send(DeliverToUser {
+            user: UserId(user.to_owned()),
+            frame,
+        });
+    }
+}
+
+impl Actor for RedisBridge {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.connect(ctx, false);
+        ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx, false));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        let mut conn = self.conn.clone();
+        let keys = self.keys.clone();
+        let node = self.node_id.clone();
+        actix::spawn(async move {
+            let _: Result<(), _> = redis::pipe()
+                .zrem(keys.nodes(), &node)
+                .del(keys.node_sessions(&node))
+                .del(keys.node_users(&node))
+                .query_async(&mut conn)
+                .await;
+        });
+    }
+}
+
+impl Handler<Disconnected> for RedisBridge {
+    type Result = ();
+
+    fn handle(&mut self, _: Disconnected, ctx: &mut Context<Self>) {
+        error!("redis pub/sub connection lost; reconnecting");
+        self.sink = None;
+        self.connect(ctx, true);
+    }
+}
+
+impl Handler<Presence> for RedisBridge {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: Presence, _: &mut Context<Self>) -> Self::Result {
+        let channel = self.keys.user_channel(&msg.user);
+        let set = self.keys.node_users(&self.node_id);
+        let mut conn = self.conn.clone();
+        let user = msg.user.0.clone();
+        if msg.online {
+            self.users.insert(msg.user);
+        } else {
+            self.users.remove(&msg.user);
+        }
+        let sink = self.sink.clone();
+        let online = msg.online;
+        // Atomic: presence changes apply one at a time, in order, so an
+        // unsubscribe can never overtake the subscribe it follows.
+        AtomicResponse::new(Box::pin(
+            async move {
+                if let Some(mut sink) = sink {
+                    let result = if online {
+                        sink.subscribe(&channel).await
+                    } else {
+                        sink.unsubscribe(&channel).await
+                    };
+                    if let Err(err) = result {
+                        // The reconnect path subscribes to every user again.
+                        warn!(cause = %err, "redis (un)subscribe failed");
+                    }
+                }
+                let _: Result<(), _> = if online {
+                    conn.sadd(&set, &user).await
+                } else {
+                    conn.srem(&set, &user).await
+                };
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+/// The bus of cluster mode: committed events reach sessions through the
+/// publishing script's PUBLISH, so the sink only counts; broadcasts are
+/// published on the broadcast channel.
+pub struct ClusterBus {
+    conn: ConnectionManager,
+    keys: Keys,
+    metrics: Arc<Metrics>,
+}
+
+impl ClusterBus {
+    pub fn new(conn: ConnectionManager, prefix: &str, metrics: Arc<Metrics>) -> Self {
+        Self {
+            conn,
+            keys: Keys {
+                prefix: prefix.to_owned(),
+            },
+            metrics,
+        }
+    }
+}
+
+impl EventSink for ClusterBus {
+    fn activity_committed(&self, activity: &Activity) {
+        self.metrics.event_published(activity.kind);
+    }
+
+    fn task_committed(&self, _: &Task) {}
+}
+
+impl Bus for ClusterBus {
+    fn broadcast(&self, data: &serde_json::Value) {
+        let frame = Outbound::control(&ServerFrame::Broadcast { data });
+        let payload = format!("b|{}", frame.text);
+        let channel = self.keys.broadcast_channel();
+        let mut conn = self.conn.clone();
+        actix::spawn(async move {
+            if let Err(err) = conn.publish::<_, _, ()>(&channel, payload).await {
+                error!(cause = %err, "broadcast could not be published");
+            }
+        });
+    }
+}
+
+/// Cluster-wide session counts from the nodes' presence keys.
+pub struct RedisClusterView {
+    conn: ConnectionManager,
+    keys: Keys,
+    /// This node: its own count comes from its registry, fresher than Redis.
+    node_id: String,
+}
+
+impl RedisClusterView {
+    pub fn new(conn: ConnectionManager, prefix: &str, node_id: &str) -> Self {
+        Self {
+            conn,
+            keys: Keys {
+                prefix: prefix.to_owned(),
+            },
+            node_id: node_id.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl ClusterView for RedisClusterView {
+    async fn counts(&self) -> Result<ClusterCounts, StoreError> {
+        let mut conn = self.conn.clone();
+        let down = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
+        let mut live: Vec<String> = conn
+            .zrangebyscore(self.keys.nodes(), now_ms() - NODE_TTL.as_millis() as i64, "+inf")
+            .await
+            .map_err(down)?;
+        if !live.contains(&self.node_id) {
+            live.push(self.node_id.clone());
+        }
+        let others: Vec<String> = live
+            .iter()
+            .filter(|n| **n != self.node_id)
+            .map(|n| self.keys.node_sessions(n))
+            .collect();
+        let sessions_elsewhere = if others.is_empty() {
+            0
+        } else {
+            let counts: Vec<Option<i64>> = redis::cmd("MGET")
+                .arg(&others)
+                .query_async(&mut conn)
+                .await
+                .map_err(down)?;
+            counts.into_iter().flatten().map(|c| c.max(0) as usize).sum()
+        };
+        let user_keys: Vec<String> = live.iter().map(|n| self.keys.node_users(n)).collect();
+        let users: Vec<String> = redis::cmd("SUNION")
+            .arg(&user_keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(down)?;
+        Ok(ClusterCounts {
+            sessions_elsewhere,
+            users_online: users.len(),
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! Cluster mode: Redis as the store of record ([`store::RedisStore`]), the
+//! pub/sub bridge that makes several nodes one hub ([`bridge::RedisBridge`]),
+//! and the cluster-wide rate limit ([`ratelimit`]). The Lua scripts are in
+//! `redis/scripts/`; `redis/redis.conf` is a production Redis configuration.
+
+pub mod bridge;
+pub mod ratelimit;
+pub mod store;
+
+pub use redis::aio::ConnectionManager;
+pub use redis::Client;

@@ -1,0 +1,583 @@
+//! The Redis implementation of [`Store`]: the store of record in cluster mode.
+//!
+//! Every operation that must be atomic is one Lua script (`redis/scripts/`).
+//! Appending an activity assigns its id from one global counter, stores and
+//! indexes it, adds it to the user's resume stream and PUBLISHes the frame in
+//! the same script, so every node sees a user's events in id order.
+//!
+//! Key layout, under the configured prefix `p`:
+//! - `p user:{id}` hash, `p email:{lower}` → id
+//! - `p rt:{jti}` refresh token hash, `p rtrev:{family}` revoked marker
+//! - `p seq` activity counter, `p act:{seq}` activity JSON,
+//!   `p acts:{user}` and `p acts:{user}:{type}` sorted sets of seqs,
+//!   `p hist:{user}` stream (ids `0-{seq}`), `p idem:{user}:{key}`
+//! - `p task:{id}` hash, `p tasks:{user}` sorted set, `p tseq` counter
+//! - channels `p ch:user:{id}` and `p ch:broadcast`
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use hub_core::ids::{ActivityId, TaskId, UserId};
+use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
+use hub_core::store::{
+    ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord, Replay,
+    RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+};
+use hub_core::EventSink;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script, Value};
+
+/// How long one Redis command may take before the call counts as failed.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Idempotency keys live this long.
+const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+/// Activities read per round trip when a list filters by time.
+const SCAN_CHUNK: isize = 200;
+
+const APPEND_FN: &str = include_str!("../scripts/append_fn.lua");
+
+/// The Lua scripts, loaded once (`EVALSHA` after the first call).
+struct Scripts {
+    append: Script,
+    task_save: Script,
+    create_user: Script,
+    rotate_refresh: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            append: Script::new(&format!("{APPEND_FN}\n{}", include_str!("../scripts/append.lua"))),
+            task_save: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../scripts/task_save.lua")
+            )),
+            create_user: Script::new(include_str!("../scripts/create_user.lua")),
+            rotate_refresh: Script::new(include_str!("../scripts/rotate_refresh.lua")),
+        }
+    }
+}
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    scripts: Scripts,
+    /// Length of each user's resume stream.
+    history_size: usize,
+    /// Told about committed activities and tasks (local metrics, webhooks).
+    /// The sessions are fed by pub/sub, not by the sink.
+    sink: Arc<dyn EventSink>,
+}
+
+/// Opens a client and a self-reconnecting connection, failing if Redis does
+/// not answer now (cluster mode cannot start without it). The error never
+/// repeats the URL, which may hold a password.
+pub async fn connect(url: &str) -> Result<(redis::Client, ConnectionManager), StoreError> {
+    let client = redis::Client::open(url)
+        .map_err(|e| StoreError::Unavailable(format!("redis.url is not a valid Redis URL: {e}")))?;
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    let conn = ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .map_err(unavailable)?;
+    Ok((client, conn))
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal() {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Internal(err.to_string())
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+fn parse_activity(json: &str) -> Result<Activity, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Internal(format!("bad activity JSON: {e}")))
+}
+
+/// The activity's JSON after its id value: the script prepends `{"id":"<id>`.
+fn activity_tail(a: &NewActivity) -> Result<String, StoreError> {
+    let template = Activity {
+        id: ActivityId(String::new()),
+        user_id: a.user_id.clone(),
+        kind: a.kind,
+        title: a.title.clone(),
+        message: a.message.clone(),
+        metadata: a.metadata.clone(),
+        link: a.link.clone(),
+        created_at: a.created_at,
+    };
+    let json = serde_json::to_string(&template).map_err(|e| StoreError::Internal(e.to_string()))?;
+    json.strip_prefix("{\"id\":\"")
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Internal("activity JSON does not start with its id".into()))
+}
+
+impl RedisStore {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        history_size: usize,
+        sink: Arc<dyn EventSink>,
+    ) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            scripts: Scripts::new(),
+            history_size,
+            sink,
+        }
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    async fn activities_by_seq(&self, seqs: &[i64]) -> Result<Vec<Activity>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = seqs.iter().map(|s| self.key(&format!("act:{s}"))).collect();
+        let jsons: Vec<Option<String>> = self.conn().mget(keys).await.map_err(unavailable)?;
+        jsons
+            .into_iter()
+            .flatten()
+            .map(|j| parse_activity(&j))
+            .collect()
+    }
+
+    async fn save_task(
+        &self,
+        task: &Task,
+        expected: i64,
+        activity: Option<&NewActivity>,
+    ) -> Result<Option<Activity>, StoreError> {
+        // The version lives beside the JSON (`Task` does not serialise it).
+        let json = serde_json::to_string(task).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let frame = hub_actors::frames::Outbound::task(task).text.to_string();
+        let (kind, tail) = match activity {
+            Some(a) => (a.kind.as_str(), activity_tail(a)?),
+            None => ("", String::new()),
+        };
+        let reply: Vec<String> = self
+            .scripts
+            .task_save
+            .arg(&self.prefix)
+            .arg(task.id.as_str())
+            .arg(task.user_id.as_str())
+            .arg(expected)
+            .arg(task.version)
+            .arg(json)
+            .arg(frame)
+            .arg(kind)
+            .arg(tail)
+            .arg(self.history_size)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        match reply.first().map(String::as_str) {
+            Some("saved") => {
+                self.sink.task_committed(task);
+                match reply.get(1) {
+                    Some(json) => {
+                        let stored = parse_activity(json)?;
+                        self.sink.activity_committed(&stored);
+                        Ok(Some(stored))
+                    }
+                    None => Ok(None),
+                }
+            }
+            Some("conflict") => Err(StoreError::Conflict("task_changed")),
+            other => Err(StoreError::Internal(format!("task script answered {other:?}"))),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!("PING answered {pong}")))
+        }
+    }
+
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = User {
+            id: UserId::generate(),
+            email: new.email,
+            full_name: new.full_name,
+            created_at: new.created_at,
+        };
+        let created: i64 = self
+            .scripts
+            .create_user
+            .arg(&self.prefix)
+            .arg(user.email.to_lowercase())
+            .arg(user.id.as_str())
+            .arg(&user.email)
+            .arg(user.full_name.clone().unwrap_or_default())
+            .arg(&new.password_hash)
+            .arg(micros(user.created_at))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if created == 1 {
+            Ok(user)
+        } else {
+            Err(StoreError::Conflict("email_taken"))
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let id: Option<String> = self
+            .conn()
+            .get(self.key(&format!("email:{}", email.to_lowercase())))
+            .await
+            .map_err(unavailable)?;
+        let Some(id) = id else { return Ok(None) };
+        let fields: Vec<Option<String>> = self
+            .conn()
+            .hget(self.key(&format!("user:{id}")), &["email", "full_name", "hash", "created"])
+            .await
+            .map_err(unavailable)?;
+        let [Some(email), full_name, Some(hash), Some(created)] = <[Option<String>; 4]>::try_from(fields)
+            .map_err(|_| StoreError::Internal("user hash shape".into()))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserRecord {
+            user: User {
+                id: UserId(id),
+                email,
+                full_name: full_name.filter(|n| !n.is_empty()),
+                created_at: from_micros(created.parse().unwrap_or(0)),
+            },
+            password_hash: hash,
+        }))
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let fields: Vec<Option<String>> = self
+            .conn()
+            .hget(self.key(&format!("user:{id}")), &["email", "full_name", "created"])
+            .await
+            .map_err(unavailable)?;
+        let [Some(email), full_name, Some(created)] = <[Option<String>; 3]>::try_from(fields)
+            .map_err(|_| StoreError::Internal("user hash shape".into()))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(User {
+            id: id.clone(),
+            email,
+            full_name: full_name.filter(|n| !n.is_empty()),
+            created_at: from_micros(created.parse().unwrap_or(0)),
+        }))
+    }
+
+    async fn insert_refresh_token(&self, token: RefreshTokenRecord) -> Result<(), StoreError> {
+        let key = self.key(&format!("rt:{}", token.jti));
+        let ttl = (token.expires_at - Utc::now()).num_seconds().max(1);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("family", token.family.clone()),
+                    ("user", token.user_id.0.clone()),
+                    ("exp", micros(token.expires_at).to_string()),
+                    ("used", "0".to_owned()),
+                ],
+            )
+            .ignore()
+            .expire(&key, ttl)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_jti: &str,
+        new: RefreshTokenRecord,
+        now: DateTime<Utc>,
+    ) -> Result<RotateOutcome, StoreError> {
+        let ttl = (new.expires_at - now).num_seconds().max(1);
+        let outcome: String = self
+            .scripts
+            .rotate_refresh
+            .arg(&self.prefix)
+            .arg(old_jti)
+            .arg(&new.jti)
+            .arg(new.user_id.as_str())
+            .arg(micros(new.expires_at))
+            .arg(micros(now))
+            .arg(ttl)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match outcome.as_str() {
+            "rotated" => RotateOutcome::Rotated,
+            "reused" => RotateOutcome::ReuseDetected,
+            _ => RotateOutcome::Invalid,
+        })
+    }
+
+    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError> {
+        // Long enough to outlive every token of the family.
+        let ttl = 400 * 24 * 3600;
+        self.conn()
+            .set_ex::<_, _, ()>(self.key(&format!("rtrev:{family}")), "1", ttl)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn append_activity(
+        &self,
+        activity: NewActivity,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let tail = activity_tail(&activity)?;
+        let (key, fingerprint) = idempotency
+            .map(|i| (i.key, i.fingerprint))
+            .unwrap_or_default();
+        let reply: Vec<String> = self
+            .scripts
+            .append
+            .arg(&self.prefix)
+            .arg(activity.user_id.as_str())
+            .arg(activity.kind.as_str())
+            .arg(tail)
+            .arg(self.history_size)
+            .arg(key)
+            .arg(fingerprint)
+            .arg(IDEMPOTENCY_TTL_SECS)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        match (reply.first().map(String::as_str), reply.get(1)) {
+            (Some("created"), Some(json)) => {
+                let stored = parse_activity(json)?;
+                self.sink.activity_committed(&stored);
+                Ok(AppendOutcome::Created(stored))
+            }
+            (Some("replayed"), Some(json)) => Ok(AppendOutcome::Replayed(parse_activity(json)?)),
+            (Some("reused"), _) => Ok(AppendOutcome::KeyReused),
+            other => Err(StoreError::Internal(format!("append script answered {other:?}"))),
+        }
+    }
+
+    async fn activity(&self, id: &ActivityId) -> Result<Option<Activity>, StoreError> {
+        let Some(seq) = id.seq() else { return Ok(None) };
+        let json: Option<String> = self
+            .conn()
+            .get(self.key(&format!("act:{seq}")))
+            .await
+            .map_err(unavailable)?;
+        json.map(|j| parse_activity(&j)).transpose()
+    }
+
+    async fn list_activities(
+        &self,
+        user: &UserId,
+        query: ActivityQuery,
+    ) -> Result<Page<Activity>, StoreError> {
+        let index = match query.kind {
+            Some(kind) => self.key(&format!("acts:{user}:{}", kind.as_str())),
+            None => self.key(&format!("acts:{user}")),
+        };
+        let mut max = match query.before.as_ref().and_then(ActivityId::seq) {
+            Some(before) => format!("({before}"),
+            None => "+inf".to_owned(),
+        };
+        let mut items = Vec::new();
+        let filtered = query.since.is_some() || query.until.is_some();
+        loop {
+            let chunk = if filtered { SCAN_CHUNK } else { query.limit as isize + 1 };
+            let seqs: Vec<i64> = self
+                .conn()
+                .zrevrangebyscore_limit(&index, &max, "-inf", 0, chunk)
+                .await
+                .map_err(unavailable)?;
+            let exhausted = (seqs.len() as isize) < chunk;
+            let Some(last) = seqs.last().copied() else { break };
+            for a in self.activities_by_seq(&seqs).await? {
+                let after_since = query.since.is_none_or(|s| a.created_at >= s);
+                let before_until = query.until.is_none_or(|u| a.created_at < u);
+                if after_since && before_until {
+                    items.push(a);
+                }
+            }
+            if items.len() > query.limit || exhausted {
+                break;
+            }
+            max = format!("({last}");
+        }
+        let next_cursor = if items.len() > query.limit {
+            items.truncate(query.limit);
+            items.last().map(|a| a.id.0.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn replay_after(
+        &self,
+        user: &UserId,
+        after: &ActivityId,
+        window: HistoryWindow,
+        now: DateTime<Utc>,
+    ) -> Result<Replay, StoreError> {
+        let after = after.seq().unwrap_or(0);
+        let stream = self.key(&format!("hist:{user}"));
+        let entries: Value = redis::cmd("XRANGE")
+            .arg(&stream)
+            .arg(format!("(0-{after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(window.max_events)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut events = Vec::new();
+        if let Value::Array(entries) = entries {
+            for entry in entries {
+                // [id, [field, value]]
+                if let Value::Array(parts) = entry {
+                    if let Some(Value::Array(fields)) = parts.get(1) {
+                        if let Some(Value::BulkString(json)) = fields.get(1) {
+                            events.push(parse_activity(&String::from_utf8_lossy(json))?);
+                        }
+                    }
+                }
+            }
+        }
+        let cutoff = now - window.max_age;
+        let before_age = events.len();
+        events.retain(|a| a.created_at >= cutoff);
+        let aged_out = events.len() < before_age;
+        // Events between `after` and the oldest one the stream still holds
+        // have been trimmed away.
+        let first_held = match events.first() {
+            Some(a) => a.id.seq().unwrap_or(0),
+            None => i64::MAX,
+        };
+        let missing: i64 = if first_held > after + 1 {
+            let upper = if first_held == i64::MAX {
+                "+inf".to_owned()
+            } else {
+                format!("({first_held}")
+            };
+            self.conn()
+                .zcount(self.key(&format!("acts:{user}")), format!("({after}"), upper)
+                .await
+                .map_err(unavailable)?
+        } else {
+            0
+        };
+        Ok(Replay {
+            events,
+            complete: missing == 0 && !aged_out,
+        })
+    }
+
+    async fn create_task(&self, task: Task) -> Result<(), StoreError> {
+        self.save_task(&task, -1, None).await.map(|_| ())
+    }
+
+    async fn task(&self, id: &TaskId) -> Result<Option<Task>, StoreError> {
+        let fields: Vec<Option<String>> = self
+            .conn()
+            .hget(self.key(&format!("task:{id}")), &["json", "version"])
+            .await
+            .map_err(unavailable)?;
+        let [Some(json), Some(version)] = <[Option<String>; 2]>::try_from(fields)
+            .map_err(|_| StoreError::Internal("task hash shape".into()))?
+        else {
+            return Ok(None);
+        };
+        let mut task: Task = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Internal(format!("bad task JSON: {e}")))?;
+        task.version = version.parse().unwrap_or(0);
+        Ok(Some(task))
+    }
+
+    async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError> {
+        self.save_task(&change.task, change.expected_version, change.activity.as_ref())
+            .await
+    }
+
+    async fn list_tasks(&self, user: &UserId, query: TaskQuery) -> Result<Page<Task>, StoreError> {
+        let index = self.key(&format!("tasks:{user}"));
+        let mut max = match query.cursor.as_deref().and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) => format!("({c}"),
+            None => "+inf".to_owned(),
+        };
+        let mut rows: Vec<(i64, Task)> = Vec::new();
+        loop {
+            let ids: Vec<(String, f64)> = self
+                .conn()
+                .zrevrangebyscore_limit_withscores(&index, &max, "-inf", 0, SCAN_CHUNK)
+                .await
+                .map_err(unavailable)?;
+            let exhausted = (ids.len() as isize) < SCAN_CHUNK;
+            let Some((_, last)) = ids.last().cloned() else { break };
+            for (id, score) in ids {
+                if let Some(task) = self.task(&TaskId(id)).await? {
+                    let status_ok = query.status.is_none_or(|s| s == task.status);
+                    let kind_ok = query.kind.is_none_or(|k| k == task.kind);
+                    if status_ok && kind_ok {
+                        rows.push((score as i64, task));
+                    }
+                }
+            }
+            if rows.len() > query.limit || exhausted {
+                break;
+            }
+            max = format!("({}", last as i64);
+        }
+        let next_cursor = if rows.len() > query.limit {
+            rows.truncate(query.limit);
+            rows.last().map(|(seq, _)| seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(_, t)| t).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // Every call was acknowledged by Redis before it returned; durability
+        // past that is Redis' AOF (see redis/redis.conf).
+        Ok(())
+    }
+}
