@@ -6,22 +6,22 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix::Actor;
+use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
-use actix::Addr;
 use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::ratelimit::RateLimitRegistry;
 use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
+use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
+use hub_core::metrics::Metrics;
 use hub_core::store::ClusterView;
+use hub_core::store::HistoryWindow;
+use hub_core::{Settings, Store, UserId};
 use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView};
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
-use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
-use hub_core::metrics::Metrics;
-use hub_core::store::HistoryWindow;
-use hub_core::{Settings, Store, UserId};
 use tracing::info;
 
 use crate::auth::passwords::Passwords;
@@ -88,7 +88,12 @@ async fn cluster_backend(
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");
     let bus = Arc::new(ClusterBus::new(conn.clone(), prefix, metrics.clone()));
-    let store = RedisStore::new(conn.clone(), prefix, settings.websocket.history_size, bus.clone());
+    let store = RedisStore::new(
+        conn.clone(),
+        prefix,
+        settings.websocket.history_size,
+        bus.clone(),
+    );
     let bridge = RedisBridge::new(
         client,
         conn.clone(),
@@ -102,7 +107,11 @@ async fn cluster_backend(
     Ok(Backend {
         store: Arc::new(store),
         bus,
-        cluster: Some(Arc::new(RedisClusterView::new(conn.clone(), prefix, node_id))),
+        cluster: Some(Arc::new(RedisClusterView::new(
+            conn.clone(),
+            prefix,
+            node_id,
+        ))),
         limiter: Arc::new(RedisRateLimiter(RedisGcra::new(conn, prefix))),
     })
 }

@@ -26,9 +26,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use hub_actors::bus::Bus;
 use hub_actors::frames::{Outbound, ServerFrame};
-use hub_actors::registry::{
-    BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry,
-};
+use hub_actors::registry::{BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, ActivityType, Task};
 use hub_core::store::{ClusterCounts, ClusterView, StoreError};
@@ -137,7 +135,12 @@ impl RedisBridge {
             let user_prefix = keys.user_channel_prefix();
             actix::spawn(async move {
                 while let Some(msg) = stream.next().await {
-                    forward(&registry, &user_prefix, msg.get_channel_name(), msg.get_payload_bytes());
+                    forward(
+                        &registry,
+                        &user_prefix,
+                        msg.get_channel_name(),
+                        msg.get_payload_bytes(),
+                    );
                 }
                 me.do_send(Disconnected);
             });
@@ -177,9 +180,14 @@ impl RedisBridge {
         let fut = async move {
             let mut pipe = redis::pipe();
             pipe.zadd(keys.nodes(), &node, now_ms()).ignore();
-            pipe.zrembyscore(keys.nodes(), "-inf", now_ms() - 4 * NODE_TTL.as_millis() as i64)
+            pipe.zrembyscore(
+                keys.nodes(),
+                "-inf",
+                now_ms() - 4 * NODE_TTL.as_millis() as i64,
+            )
+            .ignore();
+            pipe.set_ex(keys.node_sessions(&node), sessions, ttl as u64)
                 .ignore();
-            pipe.set_ex(keys.node_sessions(&node), sessions, ttl as u64).ignore();
             if full {
                 pipe.del(keys.node_users(&node)).ignore();
                 if !users.is_empty() {
@@ -374,7 +382,11 @@ impl ClusterView for RedisClusterView {
         let mut conn = self.conn.clone();
         let down = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
         let mut live: Vec<String> = conn
-            .zrangebyscore(self.keys.nodes(), now_ms() - NODE_TTL.as_millis() as i64, "+inf")
+            .zrangebyscore(
+                self.keys.nodes(),
+                now_ms() - NODE_TTL.as_millis() as i64,
+                "+inf",
+            )
             .await
             .map_err(down)?;
         if !live.contains(&self.node_id) {
@@ -393,7 +405,11 @@ impl ClusterView for RedisClusterView {
                 .query_async(&mut conn)
                 .await
                 .map_err(down)?;
-            counts.into_iter().flatten().map(|c| c.max(0) as usize).sum()
+            counts
+                .into_iter()
+                .flatten()
+                .map(|c| c.max(0) as usize)
+                .sum()
         };
         let user_keys: Vec<String> = live.iter().map(|n| self.keys.node_users(n)).collect();
         let users: Vec<String> = redis::cmd("SUNION")

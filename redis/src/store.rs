@@ -51,7 +51,10 @@ struct Scripts {
 impl Scripts {
     fn new() -> Self {
         Self {
-            append: Script::new(&format!("{APPEND_FN}\n{}", include_str!("../scripts/append.lua"))),
+            append: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../scripts/append.lua")
+            )),
             task_save: Script::new(&format!(
                 "{APPEND_FN}\n{}",
                 include_str!("../scripts/task_save.lua")
@@ -91,7 +94,11 @@ pub async fn connect(url: &str) -> Result<(redis::Client, ConnectionManager), St
 }
 
 fn unavailable(err: redis::RedisError) -> StoreError {
-    if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal() {
+    if err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+    {
         StoreError::Unavailable(err.to_string())
     } else {
         StoreError::Internal(err.to_string())
@@ -207,7 +214,9 @@ impl RedisStore {
                 }
             }
             Some("conflict") => Err(StoreError::Conflict("task_changed")),
-            other => Err(StoreError::Internal(format!("task script answered {other:?}"))),
+            other => Err(StoreError::Internal(format!(
+                "task script answered {other:?}"
+            ))),
         }
     }
 }
@@ -262,11 +271,15 @@ impl Store for RedisStore {
         let Some(id) = id else { return Ok(None) };
         let fields: Vec<Option<String>> = self
             .conn()
-            .hget(self.key(&format!("user:{id}")), &["email", "full_name", "hash", "created"])
+            .hget(
+                self.key(&format!("user:{id}")),
+                &["email", "full_name", "hash", "created"],
+            )
             .await
             .map_err(unavailable)?;
-        let [Some(email), full_name, Some(hash), Some(created)] = <[Option<String>; 4]>::try_from(fields)
-            .map_err(|_| StoreError::Internal("user hash shape".into()))?
+        let [Some(email), full_name, Some(hash), Some(created)] =
+            <[Option<String>; 4]>::try_from(fields)
+                .map_err(|_| StoreError::Internal("user hash shape".into()))?
         else {
             return Ok(None);
         };
@@ -284,7 +297,10 @@ impl Store for RedisStore {
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let fields: Vec<Option<String>> = self
             .conn()
-            .hget(self.key(&format!("user:{id}")), &["email", "full_name", "created"])
+            .hget(
+                self.key(&format!("user:{id}")),
+                &["email", "full_name", "created"],
+            )
             .await
             .map_err(unavailable)?;
         let [Some(email), full_name, Some(created)] = <[Option<String>; 3]>::try_from(fields)
@@ -389,7 +405,9 @@ impl Store for RedisStore {
             }
             (Some("replayed"), Some(json)) => Ok(AppendOutcome::Replayed(parse_activity(json)?)),
             (Some("reused"), _) => Ok(AppendOutcome::KeyReused),
-            other => Err(StoreError::Internal(format!("append script answered {other:?}"))),
+            other => Err(StoreError::Internal(format!(
+                "append script answered {other:?}"
+            ))),
         }
     }
 
@@ -419,14 +437,20 @@ impl Store for RedisStore {
         let mut items = Vec::new();
         let filtered = query.since.is_some() || query.until.is_some();
         loop {
-            let chunk = if filtered { SCAN_CHUNK } else { query.limit as isize + 1 };
+            let chunk = if filtered {
+                SCAN_CHUNK
+            } else {
+                query.limit as isize + 1
+            };
             let seqs: Vec<i64> = self
                 .conn()
                 .zrevrangebyscore_limit(&index, &max, "-inf", 0, chunk)
                 .await
                 .map_err(unavailable)?;
             let exhausted = (seqs.len() as isize) < chunk;
-            let Some(last) = seqs.last().copied() else { break };
+            let Some(last) = seqs.last().copied() else {
+                break;
+            };
             for a in self.activities_by_seq(&seqs).await? {
                 let after_since = query.since.is_none_or(|s| a.created_at >= s);
                 let before_until = query.until.is_none_or(|u| a.created_at < u);
@@ -496,7 +520,11 @@ impl Store for RedisStore {
                 format!("({first_held}")
             };
             self.conn()
-                .zcount(self.key(&format!("acts:{user}")), format!("({after}"), upper)
+                .zcount(
+                    self.key(&format!("acts:{user}")),
+                    format!("({after}"),
+                    upper,
+                )
                 .await
                 .map_err(unavailable)?
         } else {
@@ -530,8 +558,12 @@ impl Store for RedisStore {
     }
 
     async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError> {
-        self.save_task(&change.task, change.expected_version, change.activity.as_ref())
-            .await
+        self.save_task(
+            &change.task,
+            change.expected_version,
+            change.activity.as_ref(),
+        )
+        .await
     }
 
     async fn list_tasks(&self, user: &UserId, query: TaskQuery) -> Result<Page<Task>, StoreError> {
@@ -548,7 +580,9 @@ impl Store for RedisStore {
                 .await
                 .map_err(unavailable)?;
             let exhausted = (ids.len() as isize) < SCAN_CHUNK;
-            let Some((_, last)) = ids.last().cloned() else { break };
+            let Some((_, last)) = ids.last().cloned() else {
+                break;
+            };
             for (id, score) in ids {
                 if let Some(task) = self.task(&TaskId(id)).await? {
                     let status_ok = query.status.is_none_or(|s| s == task.status);

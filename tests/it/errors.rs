@@ -108,7 +108,11 @@ async fn health_and_ready(backend: Backend) {
     let (status, body) = app.get("/health", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
-    let mode = if backend == Backend::Redis { "cluster" } else { "embedded" };
+    let mode = if backend == Backend::Redis {
+        "cluster"
+    } else {
+        "embedded"
+    };
     assert_eq!(body["mode"], mode);
     assert!(body["node_id"].as_str().unwrap().starts_with("node-"));
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));

@@ -156,8 +156,12 @@ pub async fn spawn_cluster(nodes: usize, tweak: impl Fn(&mut Settings)) -> Vec<T
 
 /// Deletes every key under `prefix` (test clean-up).
 pub fn delete_redis_prefix(prefix: &str) {
-    let Ok(client) = redis::Client::open(REDIS_URL) else { return };
-    let Ok(mut conn) = client.get_connection() else { return };
+    let Ok(client) = redis::Client::open(REDIS_URL) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection() else {
+        return;
+    };
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query(&mut conn)

@@ -6,6 +6,7 @@ mod helpers;
 
 mod activities;
 mod auth;
+mod cluster;
 mod docs;
 mod errors;
 mod ops;

@@ -137,7 +137,10 @@ async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
     assert_eq!(statuses, [401, 401, 401, 429]);
 
     // Trusted peer: each forwarded client has its own bucket.
-    let app = limited_app(backend, |s| s.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+    let app = limited_app(backend, |s| {
+        s.server.trusted_proxies = vec!["127.0.0.1/32".into()]
+    })
+    .await;
     for i in 0..4 {
         let res = app
             .client
@@ -156,9 +159,10 @@ async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
 }
 
 async fn authenticated_callers_can_be_keyed_by_user(backend: Backend) {
-    let app =
-        limited_app(backend, |s| s.rate_limit.policies.get_mut("api").unwrap().key = RateLimitKey::User)
-            .await;
+    let app = limited_app(backend, |s| {
+        s.rate_limit.policies.get_mut("api").unwrap().key = RateLimitKey::User
+    })
+    .await;
     let (_, a, _) = app.user("ua@example.com").await;
     let (_, b, _) = app.user("ub@example.com").await;
     for _ in 0..3 {

@@ -38,8 +38,10 @@ async fn upgrade_status(app: &TestApp, query: &str, headers: &[(&str, &str)]) ->
 }
 
 async fn authentication_and_origin_before_upgrade(backend: Backend) {
-    let app =
-        spawn_with(backend, |s| s.server.allowed_origins = vec!["https://app.example.com".into()]).await;
+    let app = spawn_with(backend, |s| {
+        s.server.allowed_origins = vec!["https://app.example.com".into()]
+    })
+    .await;
     let (_, token, _) = app.user("wes@example.com").await;
     assert_eq!(upgrade_status(&app, "", &[]).await, 401);
     assert_eq!(upgrade_status(&app, "?token=garbage", &[]).await, 401);

@@ -1,0 +1,261 @@
+//! Several real nodes on one real Redis behaving as one hub.
+
+use std::time::Duration;
+
+use awc::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn events_published_on_one_node_reach_sessions_on_another_in_order() {
+    let nodes = spawn_cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (_, token, _) = a.user("cross@example.com").await;
+    let (_, other, _) = b.user("bystander@example.com").await;
+    let mut on_b = b.ws(&token, "").await;
+    let mut on_a = a.ws(&token, "").await;
+    let mut bystander = b.ws(&other, "").await;
+
+    let publishes = (0..40).map(|i| {
+        let token = token.clone();
+        async move { a.publish(&token, "outreach_sent", &format!("m{i}")).await }
+    });
+    let mut ids: Vec<String> = futures_util::future::join_all(publishes)
+        .await
+        .into_iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    for session in [&mut on_b, &mut on_a] {
+        let mut got = Vec::new();
+        while got.len() < ids.len() {
+            got.push(
+                session.next_of("event").await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(got, ids, "every event, once, in id order");
+    }
+    bystander.assert_silent(Duration::from_millis(300)).await;
+
+    // Task updates and broadcasts cross nodes too.
+    let (status, task) = b
+        .post(
+            "/api/tasks",
+            Some(&token),
+            &json!({"kind": "outreach", "title": "Sequence"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(on_a.next_of("task_update").await["task"]["id"], task["id"]);
+    let (status, _) = a
+        .post(
+            "/api/broadcast",
+            Some(SERVICE_KEY),
+            &json!({"title": "Everyone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for session in [&mut on_a, &mut on_b, &mut bystander] {
+        assert_eq!(
+            session.next_of("broadcast").await["data"]["title"],
+            "Everyone"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn resume_on_another_node() {
+    let nodes = spawn_cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (_, token, _) = a.user("roam@example.com").await;
+    let mut ws = a.ws(&token, "").await;
+    let first = a.publish(&token, "prospect_added", "seen").await;
+    assert_eq!(ws.next_of("event").await["id"], first["id"]);
+    drop(ws);
+    let mut missed = Vec::new();
+    for i in 0..3 {
+        missed.push(
+            b.publish(&token, "prospect_added", &format!("missed {i}"))
+                .await["id"]
+                .clone(),
+        );
+    }
+    let mut ws = b
+        .ws(
+            &token,
+            &format!("last_event_id={}", first["id"].as_str().unwrap()),
+        )
+        .await;
+    for id in &missed {
+        assert_eq!(&ws.next_json().await["id"], id);
+    }
+    let resumed = ws.next_json().await;
+    assert_eq!(resumed["type"], "resumed");
+    assert_eq!(resumed["replayed"], 3);
+    assert_eq!(resumed["complete"], true);
+}
+
+#[actix_web::test]
+async fn rate_limits_are_cluster_wide() {
+    let nodes = spawn_cluster(2, |s| {
+        s.rate_limit.enabled = true;
+        let api = s.rate_limit.policies.get_mut("api").unwrap();
+        api.limit = 4;
+        api.window = hub_core::settings::Dur(Duration::from_secs(30));
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let node = &nodes[i % 2];
+        statuses.push(node.get("/api/activities", None).await.0.as_u16());
+    }
+    // Two nodes together allow 4, not 8.
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+}
+
+#[actix_web::test]
+async fn status_counts_the_whole_cluster() {
+    let nodes = spawn_cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (_, t1, _) = a.user("c1@example.com").await;
+    let (_, t2, _) = a.user("c2@example.com").await;
+    let _s1 = a.ws(&t1, "").await;
+    let _s2 = b.ws(&t1, "").await;
+    let _s3 = b.ws(&t2, "").await;
+    let (a_ref, t1_ref) = (a, &t1);
+    eventually("cluster-wide counts", || async move {
+        let (_, s) = a_ref.get("/api/ws/status", Some(t1_ref)).await;
+        s["node_sessions"] == 1 && s["cluster_sessions"] == 3 && s["cluster_users_online"] == 2
+    })
+    .await;
+}
+
+/// A Redis server of the test's own, on a free loopback port, with an
+/// append-only file so a restart keeps the data.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OwnRedis {
+    fn start(port: u16, dir: &std::path::Path) -> OwnRedis {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        OwnRedis {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[actix_web::test]
+async fn redis_outage_is_survived_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut redis = OwnRedis::start(port, dir.path());
+    let url = redis.url();
+    let probe = redis::Client::open(url.as_str()).unwrap();
+    eventually("our redis to start", || {
+        let probe = probe.clone();
+        async move { probe.get_multiplexed_async_connection().await.is_ok() }
+    })
+    .await;
+    let app = spawn_app_with(|s| {
+        s.redis.url = Some(url.clone());
+        s.redis.key_prefix = unique_prefix();
+    })
+    .await;
+    let (_, token, _) = app.user("outage@example.com").await;
+    let mut ws = app.ws(&token, "").await;
+    let before = app.publish(&token, "notification", "before").await;
+    assert_eq!(ws.next_of("event").await["id"], before["id"]);
+
+    redis.stop();
+    assert_eq!(
+        app.get("/ready", None).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (status, body) = app
+        .post(
+            "/api/activities",
+            Some(&token),
+            &json!({"type": "notification", "title": "during"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "store_unavailable");
+    // The session stays open meanwhile.
+    ws.send_json(json!({"type": "ping", "timestamp": 7})).await;
+    assert_eq!(ws.next_of("pong").await["timestamp"], 7);
+
+    let redis = OwnRedis::start(port, &redis.dir.clone());
+    let app_ref = &app;
+    eventually("/ready to recover", || async move {
+        app_ref.get("/ready", None).await.0 == StatusCode::OK
+    })
+    .await;
+    // Publishing works again and reaches the session that stayed open.
+    let token_ref = &token;
+    eventually("publishing to work again", || async move {
+        app_ref
+            .post(
+                "/api/activities",
+                Some(token_ref),
+                &json!({"type": "notification", "title": "after"}),
+            )
+            .await
+            .0
+            == StatusCode::CREATED
+    })
+    .await;
+    let frame = ws.next_of("event").await;
+    assert_eq!(frame["data"]["title"], "after");
+    // Nothing half-written during the outage: before and after, no "during".
+    let (_, page) = app.get("/api/activities", Some(&token)).await;
+    let titles: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert!(!titles.contains(&"during"), "{titles:?}");
+    assert!(titles.contains(&"before"));
+    drop(redis);
+}
