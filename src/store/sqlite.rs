@@ -37,6 +37,8 @@ const WRITE_QUEUE_CAPACITY: usize = 16_384;
 const MAX_IDLE_READERS: usize = 8;
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
+/// How often the writer deletes expired idempotency keys and refresh tokens.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The schema, one entry per version. A database at version N gets entries
 /// N.. applied in order at start; `PRAGMA user_version` records progress.
@@ -271,10 +273,33 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes what has expired: idempotency keys past 24 h, refresh tokens past
+/// their expiry. Keeps both tables from growing without bound.
+fn purge_expired(conn: &Connection) {
+    let now = micros(Utc::now());
+    let result = conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         DELETE FROM idempotency_keys WHERE created_at < {};
+         DELETE FROM refresh_tokens WHERE expires_at < {now};
+         COMMIT;",
+        now - IDEMPOTENCY_TTL_MICROS
+    ));
+    if let Err(err) = result {
+        let _ = conn.execute_batch("ROLLBACK");
+        error!(cause = %err, "purging expired rows failed");
+    }
+}
+
 fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
+    let mut last_purge = std::time::Instant::now();
+    purge_expired(&conn);
     while let Some(first) = rx.blocking_recv() {
+        if last_purge.elapsed() > PURGE_INTERVAL {
+            purge_expired(&conn);
+            last_purge = std::time::Instant::now();
+        }
         batch.push(first);
         while batch.len() < max_batch {
             match rx.try_recv() {
