@@ -5,14 +5,17 @@
 //! Frames are serialised here, once per event, on the store's writer thread;
 //! the registry only fans out shared bytes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
 use hub_core::model::{Activity, Task};
+use hub_core::webhook::Delivery;
 use hub_core::EventSink;
+use tracing::warn;
 
 use crate::frames::{Outbound, ServerFrame};
 use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry};
+use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 
 /// Carries events to sessions. The store feeds it (as an [`EventSink`]) in
 /// commit order; `broadcast` comes straight from the REST layer.
@@ -24,11 +27,26 @@ pub trait Bus: EventSink {
 /// The in-process bus of embedded mode.
 pub struct LocalBus {
     registry: Addr<SessionRegistry>,
+    /// Where committed deliveries go. Set once the webhook registry runs; it
+    /// needs the store, which needs this bus, so it cannot be given to `new`.
+    /// Deliveries committed before it is set are read from the store by the
+    /// registry when it starts.
+    webhooks: OnceLock<Addr<WebhookRegistry>>,
 }
 
 impl LocalBus {
     pub fn new(registry: Addr<SessionRegistry>) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            webhooks: OnceLock::new(),
+        }
+    }
+
+    /// Connects the webhook registry (once).
+    pub fn attach_webhooks(&self, registry: Addr<WebhookRegistry>) {
+        if self.webhooks.set(registry).is_err() {
+            warn!("a webhook registry was already attached to the bus");
+        }
     }
 }
 
@@ -48,6 +66,14 @@ impl EventSink for LocalBus {
             user: task.user_id.clone(),
             frame: Arc::new(Outbound::task(task)),
         });
+    }
+
+    fn deliveries_committed(&self, deliveries: &[Delivery]) {
+        // The webhook registry only routes (`try_send` to each endpoint), so
+        // like the session registry it drains as fast as commits arrive.
+        if let Some(webhooks) = self.webhooks.get() {
+            webhooks.do_send(DeliveriesCommitted(deliveries.to_vec()));
+        }
     }
 }
 

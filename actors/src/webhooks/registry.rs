@@ -1,0 +1,330 @@
+//! `WebhookRegistry`: starts, finds and stops the `WebhookEndpoint` actors.
+//!
+//! It knows one endpoint actor per active webhook of this node. Committed
+//! deliveries arrive from the bus and are handed to their endpoint with
+//! `try_send` into its bounded mailbox; when the mailbox is full the endpoint
+//! is flagged to read them back from the store, so the registry never waits on
+//! a slow endpoint. A delivery for an endpoint without an actor makes the
+//! registry read the endpoint from the store and start it; the new actor reads
+//! its pending deliveries itself.
+//!
+//! The REST layer tells the registry when an endpoint changed
+//! ([`WebhookChanged`]); the registry re-reads it, so messages that race with
+//! each other still converge on the stored state. A periodic resync catches
+//! anything missed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use hub_core::webhook::{Delivery, DeliveryAttempt, WebhookRecord, WebhookStatus};
+use hub_core::{StoreError, WebhookId};
+use tracing::{debug, error, info};
+
+use super::endpoint::{
+    self, EndpointStopped, Enqueue, Reconfigure, RetryNow, SendTest, Stop, WebhookEndpoint,
+};
+use super::{send, ssrf, WebhookDeps};
+
+/// How often the registry compares its endpoints with the store.
+const RESYNC_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Deliveries just committed (from the bus), in commit order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DeliveriesCommitted(pub Vec<Delivery>);
+
+/// An endpoint was created, edited, rotated, enabled or deleted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WebhookChanged(pub WebhookId);
+
+/// A delivery was put back to pending by a manual retry.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RetryDelivery(pub Delivery);
+
+/// Send a `webhook.test` delivery to this endpoint now.
+#[derive(Message)]
+#[rtype(result = "Result<DeliveryAttempt, StoreError>")]
+pub struct TestWebhook {
+    pub record: WebhookRecord,
+    pub delivery: Delivery,
+}
+
+/// The registry's handle on one endpoint actor.
+struct Handle {
+    addr: Addr<WebhookEndpoint>,
+    /// Version of the configuration the actor has.
+    version: i64,
+    /// Shared with the actor: set when a hand-over failed.
+    overflow: Arc<AtomicBool>,
+    generation: u64,
+}
+
+pub struct WebhookRegistry {
+    deps: Arc<WebhookDeps>,
+    /// Running endpoint actors.
+    endpoints: HashMap<WebhookId, Handle>,
+    /// Endpoints being read from the store, and whether another read was
+    /// asked for meanwhile (the running one may have seen older state).
+    reading: HashMap<WebhookId, bool>,
+    /// Numbers actors, so a stop notice from an old actor is not mistaken for
+    /// one from its replacement.
+    next_generation: u64,
+    /// Sends probes to endpoints that have no actor (disabled ones).
+    probe_client: Option<awc::Client>,
+}
+
+impl WebhookRegistry {
+    pub fn new(deps: Arc<WebhookDeps>) -> Self {
+        Self {
+            deps,
+            endpoints: HashMap::new(),
+            reading: HashMap::new(),
+            next_generation: 0,
+            probe_client: None,
+        }
+    }
+
+    fn hand_over(&mut self, id: WebhookId, deliveries: Vec<Delivery>, ctx: &mut Context<Self>) {
+        let Some(handle) = self.endpoints.get(&id) else {
+            // Its actor, once started, reads these from the store.
+            self.read_endpoint(id, ctx);
+            return;
+        };
+        match handle.addr.try_send(Enqueue(deliveries)) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => {
+                debug!(webhook_id = %id, "endpoint mailbox full; deliveries wait in the store");
+                handle.overflow.store(true, Ordering::Relaxed);
+            }
+            Err(SendError::Closed(_)) => {
+                self.endpoints.remove(&id);
+                self.read_endpoint(id, ctx);
+            }
+        }
+    }
+
+    /// Reads an endpoint from the store and starts, reconfigures or stops its
+    /// actor accordingly.
+    fn read_endpoint(&mut self, id: WebhookId, ctx: &mut Context<Self>) {
+        if let Some(again) = self.reading.get_mut(&id) {
+            *again = true;
+            return;
+        }
+        self.reading.insert(id.clone(), false);
+        let store = self.deps.store.clone();
+        let key = id.clone();
+        ctx.spawn(
+            async move { store.webhook_record(&key).await }
+                .into_actor(self)
+                .map(move |record, act, ctx| {
+                    let again = act.reading.remove(&id).unwrap_or(false);
+                    match record {
+                        Ok(record) => act.apply(&id, record, ctx),
+                        Err(e) => error!(webhook_id = %id, cause = %e, "cannot read a webhook"),
+                    }
+                    if again {
+                        act.read_endpoint(id, ctx);
+                    }
+                }),
+        );
+    }
+
+    fn apply(&mut self, id: &WebhookId, record: Option<WebhookRecord>, ctx: &mut Context<Self>) {
+        let record = match record {
+            Some(r) if r.webhook.status == WebhookStatus::Active => r,
+            _ => {
+                self.stop(id);
+                return;
+            }
+        };
+        match self.endpoints.get_mut(id) {
+            Some(handle) if handle.version >= record.webhook.version => {}
+            Some(handle) => {
+                handle.version = record.webhook.version;
+                // Rare and small: a control message may exceed the mailbox bound.
+                handle.addr.do_send(Reconfigure(record));
+            }
+            None => self.start(record, ctx),
+        }
+    }
+
+    fn start(&mut self, record: WebhookRecord, ctx: &mut Context<Self>) {
+        self.next_generation += 1;
+        let id = record.webhook.id.clone();
+        let version = record.webhook.version;
+        let overflow = Arc::new(AtomicBool::new(false));
+        match WebhookEndpoint::new(
+            record,
+            self.deps.clone(),
+            ctx.address().recipient(),
+            self.next_generation,
+            overflow.clone(),
+        ) {
+            Ok(endpoint) => {
+                self.endpoints.insert(
+                    id,
+                    Handle {
+                        addr: endpoint.start(),
+                        version,
+                        overflow,
+                        generation: self.next_generation,
+                    },
+                );
+            }
+            Err(e) => error!(webhook_id = %id, cause = %e, "cannot start a webhook endpoint"),
+        }
+    }
+
+    fn stop(&mut self, id: &WebhookId) {
+        if let Some(handle) = self.endpoints.remove(id) {
+            handle.addr.do_send(Stop);
+        }
+    }
+
+    /// Compares running actors with the active endpoints in the store. At
+    /// start it starts them all; later it re-reads each endpoint where the two
+    /// disagree (the snapshot may be older than a change handled meanwhile).
+    fn resync(&mut self, first: bool, ctx: &mut Context<Self>) {
+        let store = self.deps.store.clone();
+        let generation_before = self.next_generation;
+        ctx.spawn(
+            async move { store.active_webhooks().await }
+                .into_actor(self)
+                .map(move |active, act, ctx| {
+                    let active = match active {
+                        Ok(active) => active,
+                        Err(e) => {
+                            error!(cause = %e, "cannot read the active webhooks");
+                            return;
+                        }
+                    };
+                    if first {
+                        info!(endpoints = active.len(), "webhook endpoints loaded");
+                        for record in active {
+                            let id = record.webhook.id.clone();
+                            act.apply(&id, Some(record), ctx);
+                        }
+                        return;
+                    }
+                    let ids: HashSet<WebhookId> =
+                        active.iter().map(|r| r.webhook.id.clone()).collect();
+                    let missing = ids.iter().filter(|id| !act.endpoints.contains_key(*id));
+                    let extra = act
+                        .endpoints
+                        .iter()
+                        .filter(|(id, h)| h.generation <= generation_before && !ids.contains(*id));
+                    let recheck: Vec<WebhookId> =
+                        missing.chain(extra.map(|(id, _)| id)).cloned().collect();
+                    for id in recheck {
+                        act.read_endpoint(id, ctx);
+                    }
+                }),
+        );
+    }
+}
+
+impl Actor for WebhookRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.resync(true, ctx);
+        ctx.run_interval(RESYNC_INTERVAL, |act, ctx| act.resync(false, ctx));
+    }
+}
+
+impl Handler<DeliveriesCommitted> for WebhookRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: DeliveriesCommitted, ctx: &mut Context<Self>) {
+        // Usually one or two endpoints per activity: group in commit order.
+        let mut groups: Vec<(WebhookId, Vec<Delivery>)> = Vec::new();
+        for delivery in msg.0 {
+            match groups.iter_mut().find(|(id, _)| *id == delivery.webhook_id) {
+                Some((_, group)) => group.push(delivery),
+                None => groups.push((delivery.webhook_id.clone(), vec![delivery])),
+            }
+        }
+        for (id, deliveries) in groups {
+            self.hand_over(id, deliveries, ctx);
+        }
+    }
+}
+
+impl Handler<WebhookChanged> for WebhookRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: WebhookChanged, ctx: &mut Context<Self>) {
+        self.read_endpoint(msg.0, ctx);
+    }
+}
+
+impl Handler<RetryDelivery> for WebhookRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RetryDelivery, ctx: &mut Context<Self>) {
+        let id = msg.0.webhook_id.clone();
+        let Some(handle) = self.endpoints.get(&id) else {
+            self.read_endpoint(id, ctx);
+            return;
+        };
+        if let Err(SendError::Full(_)) = handle.addr.try_send(RetryNow(msg.0)) {
+            // Pending and due in the store: read back with the overflow.
+            handle.overflow.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Handler<TestWebhook> for WebhookRegistry {
+    type Result = ResponseFuture<Result<DeliveryAttempt, StoreError>>;
+
+    fn handle(&mut self, msg: TestWebhook, _: &mut Context<Self>) -> Self::Result {
+        if let Some(handle) = self.endpoints.get(&msg.record.webhook.id) {
+            let sent = handle.addr.send(SendTest(msg.delivery));
+            return Box::pin(async move {
+                sent.await.unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "the webhook endpoint stopped".into(),
+                    ))
+                })
+            });
+        }
+        let deps = self.deps.clone();
+        let client = self
+            .probe_client
+            .get_or_insert_with(|| send::client(deps.tls.clone(), &deps.config))
+            .clone();
+        Box::pin(async move {
+            let url = ssrf::parse_url(&msg.record.webhook.url)
+                .map_err(|e| StoreError::Internal(format!("stored webhook URL: {e}")))?;
+            let keys = msg
+                .record
+                .secrets
+                .signing_at(chrono::Utc::now())
+                .into_iter()
+                .filter_map(|s| super::signing::decode_secret(s).ok())
+                .collect();
+            endpoint::probe(client, url, keys, msg.delivery, deps, false)
+                .await
+                .map(|(attempt, _)| attempt)
+        })
+    }
+}
+
+impl Handler<EndpointStopped> for WebhookRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: EndpointStopped, _: &mut Context<Self>) {
+        if self
+            .endpoints
+            .get(&msg.id)
+            .is_some_and(|h| h.generation == msg.generation)
+        {
+            self.endpoints.remove(&msg.id);
+        }
+    }
+}
