@@ -13,6 +13,8 @@ use anyhow::Context as _;
 use hub_actors::bus::LocalBus;
 use hub_actors::registry::{RegistryLimits, SessionRegistry};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
+use hub_actors::webhooks::registry::WebhookRegistry;
+use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
 use hub_core::store::HistoryWindow;
 use hub_core::{Settings, Store, UserId};
 use tracing::info;
@@ -26,11 +28,40 @@ use crate::routes;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
 
+/// Starts the webhook registry on a thread of its own, so delivery work never
+/// competes with the session registry's fan-out for the same event loop.
+fn start_webhooks(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(actix::Addr<WebhookRegistry>, actix::Arbiter)> {
+    let wh = &settings.webhooks;
+    let deps = Arc::new(WebhookDeps {
+        store,
+        config: Arc::new(DeliveryConfig {
+            timeout: wh.timeout.0,
+            retry_schedule: wh.retry_schedule.iter().map(|d| d.0).collect(),
+            max_consecutive_failures: wh.max_consecutive_failures,
+            max_in_flight: wh.max_in_flight,
+            max_queued: wh.max_queued_per_endpoint,
+            allow_private_targets: wh.allow_private_targets,
+            user_agent: format!("aiclone-hub/{}", env!("CARGO_PKG_VERSION")),
+        }),
+        tls: send::tls_config().context("building the TLS configuration")?,
+    });
+    let arbiter = actix::Arbiter::new();
+    let registry =
+        WebhookRegistry::start_in_arbiter(&arbiter.handle(), move |_| WebhookRegistry::new(deps));
+    Ok((registry, arbiter))
+}
+
 /// A built, bound, not yet running hub.
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The thread the webhook actors run on, stopped before the store is
+    /// flushed so no attempt writes after it.
+    webhook_arbiter: actix::Arbiter,
 }
 
 impl TokenCheck for TokenService {
@@ -85,6 +116,10 @@ impl Application {
             .context("cannot open the embedded store")?,
         );
 
+        let (webhooks, webhook_arbiter) =
+            start_webhooks(&settings, store.clone()).context("cannot start webhook delivery")?;
+        bus.attach_webhooks(webhooks.clone());
+
         let session_deps = Arc::new(SessionDeps {
             registry: registry.clone(),
             store: store.clone(),
@@ -110,6 +145,7 @@ impl Application {
             api_keys: ApiKeys::from_config(&settings.auth.api_keys),
             registry,
             bus,
+            webhooks,
             session_deps,
             node_id,
         });
@@ -158,6 +194,7 @@ impl Application {
             port,
             server,
             state,
+            webhook_arbiter,
         })
     }
 
@@ -175,6 +212,14 @@ impl Application {
     /// flushes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
+        // Attempts still running are cut short; their deliveries are still
+        // pending in the store and go out again at the next start.
+        self.webhook_arbiter.stop();
+        let arbiter = self.webhook_arbiter;
+        tokio::task::spawn_blocking(move || arbiter.join())
+            .await
+            .context("waiting for the webhook actors to stop")?
+            .ok();
         self.state
             .store
             .flush()

@@ -9,9 +9,9 @@
 //! its pending deliveries itself.
 //!
 //! The REST layer tells the registry when an endpoint changed
-//! ([`WebhookChanged`]); the registry re-reads it, so messages that race with
-//! each other still converge on the stored state. A periodic resync catches
-//! anything missed.
+//! ([`WebhookChanged`], [`WebhookRemoved`]). Configurations carry a version,
+//! so changes that race each other converge on the newest; actors start only
+//! from a fresh read of the store. A periodic resync catches anything missed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,10 +36,18 @@ const RESYNC_INTERVAL: Duration = Duration::from_secs(60);
 #[rtype(result = "()")]
 pub struct DeliveriesCommitted(pub Vec<Delivery>);
 
-/// An endpoint was created, edited, rotated, enabled or deleted.
+/// An endpoint was created, edited, rotated or enabled: its stored state
+/// right after the change. A running actor takes it at once (so a delivery
+/// committed after a rotation's 200 is signed with the new secret); an actor
+/// is only ever started from a fresh read of the store.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct WebhookChanged(pub WebhookId);
+pub struct WebhookChanged(pub WebhookRecord);
+
+/// An endpoint was deleted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WebhookRemoved(pub WebhookId);
 
 /// A delivery was put back to pending by a manual retry.
 #[derive(Message)]
@@ -259,7 +267,24 @@ impl Handler<WebhookChanged> for WebhookRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: WebhookChanged, ctx: &mut Context<Self>) {
-        self.read_endpoint(msg.0, ctx);
+        let id = msg.0.webhook.id.clone();
+        if self.endpoints.contains_key(&id) {
+            self.apply(&id, Some(msg.0), ctx);
+        } else {
+            self.read_endpoint(id, ctx);
+        }
+    }
+}
+
+impl Handler<WebhookRemoved> for WebhookRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: WebhookRemoved, _: &mut Context<Self>) {
+        self.stop(&msg.0);
+        // A read under way may predate the deletion: have it read again.
+        if let Some(again) = self.reading.get_mut(&msg.0) {
+            *again = true;
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header;
+use awc::error::{ConnectError, SendRequestError};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -71,10 +72,11 @@ pub fn client(tls: Arc<rustls::ClientConfig>, config: &DeliveryConfig) -> awc::C
         .timeout(config.timeout)
         .limit(config.max_in_flight)
         .conn_keep_alive(CONNECTION_KEEP_ALIVE);
+    // The attempt's own deadline (in `send`) bounds everything, body included.
     awc::Client::builder()
         .connector(connector)
         .disable_redirects()
-        .timeout(config.timeout)
+        .disable_timeout()
         .finish()
 }
 
@@ -170,23 +172,19 @@ pub async fn send(
             .insert_header((header::USER_AGENT, config.user_agent.as_str()))
             .send_body(attempt.body.clone())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e {
+                SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+                    timed_out(&config)
+                }
+                other => other.to_string(),
+            })
     })
     .await;
     let duration = started.elapsed();
     let mut response = match head {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => return failed(attempted_at, duration, error),
-        Err(_) => {
-            return failed(
-                attempted_at,
-                duration,
-                format!(
-                    "timed out after {} ms without a response",
-                    config.timeout.as_millis()
-                ),
-            )
-        }
+        Err(_) => return failed(attempted_at, duration, timed_out(&config)),
     };
     let status = response.status().as_u16();
     let retry_after = response
@@ -215,6 +213,13 @@ pub async fn send(
         response_body: (!prefix.is_empty()).then(|| String::from_utf8_lossy(&prefix).into_owned()),
         retry_after,
     }
+}
+
+fn timed_out(config: &DeliveryConfig) -> String {
+    format!(
+        "timed out after {} ms without a response",
+        config.timeout.as_millis()
+    )
 }
 
 fn failed(attempted_at: DateTime<Utc>, duration: Duration, error: String) -> AttemptResult {
