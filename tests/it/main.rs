@@ -2,10 +2,12 @@
 //! boots the real hub on 127.0.0.1:0 (see `helpers`).
 
 mod helpers;
+mod receiver;
 
 mod activities;
 mod auth;
 mod docs;
 mod errors;
 mod tasks;
+mod webhooks;
 mod ws;
