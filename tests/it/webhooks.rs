@@ -1106,6 +1106,47 @@ async fn max_in_flight_bounds_concurrent_attempts_per_endpoint() {
 }
 
 #[actix_web::test]
+async fn deliveries_past_the_memory_bound_wait_in_the_store_and_all_arrive_once() {
+    let app = spawn_app_with(|s| {
+        fast(s);
+        s.webhooks.max_queued_per_endpoint = 3;
+        s.webhooks.max_in_flight = 1;
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.set(Reply::Delay(Duration::from_millis(20), 200));
+    let (_, token, _) = app.user("wh-bound@example.com").await;
+    let (id, _) = create_webhook(&app, &token, &receiver.url("/bound"), json!([])).await;
+    let mut titles = Vec::new();
+    for i in 0..15 {
+        titles.push(format!("e{i:02}"));
+        app.publish(&token, "prospect_added", &titles[i]).await;
+    }
+    let got = receiver.wait_for(15).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got_now = receiver.requests();
+    assert_eq!(got_now.len(), 15, "a delivery was sent twice");
+    let mut ids: Vec<&str> = got.iter().map(|c| c.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 15);
+    let mut delivered: Vec<String> = got
+        .iter()
+        .map(|c| c.json()["data"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    delivered.sort();
+    assert_eq!(delivered, titles);
+    wait_for_log(&app, &token, &id, "every delivery recorded", |log| {
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "succeeded")
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn private_targets_are_refused_with_the_reason() {
     let app = spawn_app().await;
     let (_, token, _) = app.user("wh-ssrf@example.com").await;
