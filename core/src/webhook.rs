@@ -123,16 +123,21 @@ impl fmt::Debug for SigningSecrets {
 /// An endpoint with what signing needs: what the delivery actors load.
 #[derive(Clone, Debug)]
 pub struct WebhookRecord {
+    /// The endpoint as shown.
     pub webhook: Webhook,
+    /// What signs its deliveries.
     pub secrets: SigningSecrets,
 }
 
 /// The fields a user edits (`PUT` replaces them, `PATCH` merges first).
 #[derive(Clone, Debug)]
 pub struct WebhookChange {
+    /// Already checked against the SSRF guard.
     pub url: String,
+    /// Empty means every type.
     pub events: Vec<ActivityType>,
     pub description: Option<String>,
+    /// When the change was made.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -172,7 +177,9 @@ impl DeliveryStatus {
 pub struct Delivery {
     /// The Standard Webhooks message id, stable across retries.
     pub id: DeliveryId,
+    /// The endpoint it goes to.
     pub webhook_id: WebhookId,
+    /// The endpoint's owner (whose activity it carries).
     pub user_id: UserId,
     /// Activity type, or [`TEST_EVENT`].
     pub event_type: String,
@@ -187,7 +194,9 @@ pub struct Delivery {
     pub retry_base: u32,
     /// When the next attempt is due (pending deliveries only).
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When its activity was stored (or the test was asked for).
     pub created_at: DateTime<Utc>,
+    /// Last change of status or schedule.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -243,8 +252,11 @@ pub struct EndpointUpdate {
 /// The outcome of one attempt, stored atomically with its effects.
 #[derive(Clone, Debug)]
 pub struct AttemptRecord {
+    /// The endpoint whose counters change.
     pub webhook_id: WebhookId,
+    /// The delivery the attempt belongs to.
     pub delivery_id: DeliveryId,
+    /// What happened, as the log shows it.
     pub attempt: DeliveryAttempt,
     /// The delivery's status after this attempt.
     pub status: DeliveryStatus,
@@ -254,9 +266,11 @@ pub struct AttemptRecord {
 /// Filters of the deliveries log, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryQuery {
+    /// Only deliveries in this state.
     pub status: Option<DeliveryStatus>,
     /// Opaque cursor from the previous page.
     pub cursor: Option<String>,
+    /// Page size.
     pub limit: usize,
 }
 

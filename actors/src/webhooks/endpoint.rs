@@ -92,22 +92,28 @@ enum Slot {
 
 /// The endpoint's target as attempts need it.
 struct Target {
+    /// Parsed once; every attempt resolves and checks its host again.
     url: Url,
+    /// Current and (during a rotation) previous secret.
     secrets: SigningSecrets,
     /// Version of the configuration in force.
     version: i64,
 }
 
 pub struct WebhookEndpoint {
+    /// The endpoint this actor delivers to (logs, records).
     id: WebhookId,
     /// Whose endpoint: the `notification` on disabling goes to them.
     owner: UserId,
+    /// URL and secrets in force.
     target: Target,
+    /// Store and settings shared by every endpoint.
     deps: Arc<WebhookDeps>,
     /// This endpoint's own client and connection pool.
     client: awc::Client,
     /// Told when this actor stops.
     registry: Recipient<EndpointStopped>,
+    /// Tells this actor from a later one of the same endpoint.
     generation: u64,
     /// Deliveries due now, oldest first.
     ready: VecDeque<Delivery>,

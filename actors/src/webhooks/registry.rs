@@ -58,7 +58,9 @@ pub struct RetryDelivery(pub Delivery);
 #[derive(Message)]
 #[rtype(result = "Result<DeliveryAttempt, StoreError>")]
 pub struct TestWebhook {
+    /// The endpoint, read by the handler (it may be disabled: no actor).
     pub record: WebhookRecord,
+    /// The `webhook.test` delivery to send.
     pub delivery: Delivery,
 }
 
@@ -73,6 +75,7 @@ struct Handle {
 }
 
 pub struct WebhookRegistry {
+    /// Handed to every endpoint actor it starts.
     deps: Arc<WebhookDeps>,
     /// Running endpoint actors.
     endpoints: HashMap<WebhookId, Handle>,
