@@ -14,7 +14,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "AI Clone Hub",
-        description = "Real-time and integration backbone of AI Clone: activities, tasks, live WebSocket feed.\n\n\
+        description = "Real-time and integration backbone of AI Clone: activities, tasks, live WebSocket feed, webhooks.\n\n\
             Errors are always `{\"code\", \"message\"}` (plus `fields` on 422). Times are RFC 3339 UTC.",
     ),
     paths(
@@ -31,6 +31,18 @@ use crate::routes;
         routes::tasks::update_task,
         routes::tasks::get_task,
         routes::tasks::list_tasks,
+        routes::webhooks::create_webhook,
+        routes::webhooks::list_webhooks,
+        routes::webhooks::get_webhook,
+        routes::webhooks::replace_webhook,
+        routes::webhooks::patch_webhook,
+        routes::webhooks::delete_webhook,
+        routes::webhooks::get_secret,
+        routes::webhooks::rotate_secret,
+        routes::webhooks::enable_webhook,
+        routes::webhooks::test_webhook,
+        routes::webhooks::list_deliveries,
+        routes::webhooks::retry_delivery,
         routes::ws::connect,
         routes::ws::status,
         routes::health::health,
@@ -43,6 +55,7 @@ use crate::routes;
         (name = "auth", description = "Register, log in, rotate tokens"),
         (name = "activities", description = "Events published by workers and the frontend"),
         (name = "tasks", description = "Long-running work with live progress"),
+        (name = "webhooks", description = "Signed deliveries of activities to external receivers (Standard Webhooks)"),
         (name = "websocket", description = "The live feed"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -15,13 +15,16 @@ use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::ratelimit::RateLimitRegistry;
 use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
+use hub_actors::webhooks::registry::WebhookRegistry;
+use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
 use hub_core::metrics::Metrics;
-use hub_core::store::ClusterView;
 use hub_core::store::HistoryWindow;
+use hub_core::store::{ClusterView, Leases};
 use hub_core::{Settings, Store, UserId};
-use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView};
+use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView, WebhookSlot};
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
+use hub_redis::webhooks::RedisLeases;
 use tracing::info;
 
 use crate::auth::passwords::Passwords;
@@ -34,11 +37,42 @@ use crate::routes;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
 
+/// Starts the webhook registry on a thread of its own, so delivery work never
+/// competes with the session registry's fan-out for the same event loop.
+fn start_webhooks(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    leases: Option<Arc<dyn Leases>>,
+) -> anyhow::Result<(actix::Addr<WebhookRegistry>, actix::Arbiter)> {
+    let wh = &settings.webhooks;
+    let deps = Arc::new(WebhookDeps {
+        store,
+        config: Arc::new(DeliveryConfig {
+            timeout: wh.timeout.0,
+            retry_schedule: wh.retry_schedule.iter().map(|d| d.0).collect(),
+            max_consecutive_failures: wh.max_consecutive_failures,
+            max_in_flight: wh.max_in_flight,
+            max_queued: wh.max_queued_per_endpoint,
+            allow_private_targets: wh.allow_private_targets,
+            user_agent: format!("aiclone-hub/{}", env!("CARGO_PKG_VERSION")),
+        }),
+        tls: send::tls_config().context("building the TLS configuration")?,
+        leases,
+    });
+    let arbiter = actix::Arbiter::new();
+    let registry =
+        WebhookRegistry::start_in_arbiter(&arbiter.handle(), move |_| WebhookRegistry::new(deps));
+    Ok((registry, arbiter))
+}
+
 /// A built, bound, not yet running hub.
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The thread the webhook actors run on, stopped before the store is
+    /// flushed so no attempt writes after it.
+    webhook_arbiter: actix::Arbiter,
 }
 
 /// What differs between the two modes.
@@ -46,6 +80,8 @@ struct Backend {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     cluster: Option<Arc<dyn ClusterView>>,
+    /// Who delivers to which webhook endpoint (cluster mode only).
+    leases: Option<Arc<dyn Leases>>,
     limiter: Arc<dyn RateLimiter>,
 }
 
@@ -70,6 +106,7 @@ fn embedded_backend(
         limiter: Arc::new(ActorRateLimiter(
             RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
         )),
+        leases: None,
     })
 }
 
@@ -87,10 +124,17 @@ async fn cluster_backend(
         .await
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");
-    let bus = Arc::new(ClusterBus::new(conn.clone(), prefix, metrics.clone()));
+    let webhooks: WebhookSlot = Arc::default();
+    let bus = Arc::new(ClusterBus::new(
+        conn.clone(),
+        prefix,
+        metrics.clone(),
+        webhooks.clone(),
+    ));
     let store = RedisStore::new(
         conn.clone(),
         prefix,
+        node_id,
         settings.websocket.history_size,
         bus.clone(),
     );
@@ -101,6 +145,7 @@ async fn cluster_backend(
         node_id,
         registry.clone(),
         metrics.clone(),
+        webhooks,
     )
     .start();
     registry.do_send(SetPresence(bridge.recipient()));
@@ -112,7 +157,13 @@ async fn cluster_backend(
             prefix,
             node_id,
         ))),
-        limiter: Arc::new(RedisRateLimiter(RedisGcra::new(conn, prefix))),
+        limiter: Arc::new(RedisRateLimiter(RedisGcra::new(conn.clone(), prefix))),
+        leases: Some(Arc::new(RedisLeases::new(
+            conn,
+            prefix,
+            node_id,
+            settings.webhooks.lease_ttl.0,
+        ))),
     })
 }
 
@@ -164,7 +215,12 @@ impl Application {
             bus,
             cluster,
             limiter,
+            leases,
         } = backend;
+
+        let (webhooks, webhook_arbiter) = start_webhooks(&settings, store.clone(), leases)
+            .context("cannot start webhook delivery")?;
+        bus.attach_webhooks(webhooks.clone());
 
         let session_deps = Arc::new(SessionDeps {
             registry: registry.clone(),
@@ -192,6 +248,7 @@ impl Application {
             api_keys: ApiKeys::from_config(&settings.auth.api_keys),
             registry,
             bus,
+            webhooks,
             session_deps,
             cluster,
             rate_limit: RateLimiting::new(
@@ -253,6 +310,7 @@ impl Application {
             port,
             server,
             state,
+            webhook_arbiter,
         })
     }
 
@@ -286,6 +344,14 @@ impl Application {
                 server.await.context("server task")??;
             }
         }
+        // Attempts still running are cut short; their deliveries are still
+        // pending in the store and go out again at the next start.
+        self.webhook_arbiter.stop();
+        let arbiter = self.webhook_arbiter;
+        tokio::task::spawn_blocking(move || arbiter.join())
+            .await
+            .context("waiting for the webhook actors to stop")?
+            .ok();
         self.state
             .store
             .flush()

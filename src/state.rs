@@ -8,6 +8,7 @@ use actix::Addr;
 use hub_actors::bus::Bus;
 use hub_actors::registry::SessionRegistry;
 use hub_actors::session::SessionDeps;
+use hub_actors::webhooks::registry::WebhookRegistry;
 use hub_core::metrics::Metrics;
 use hub_core::store::ClusterView;
 use hub_core::{Settings, Store};
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Where committed events go (the store feeds it); REST uses it directly
     /// only for broadcasts, which are not stored.
     pub bus: Arc<dyn Bus>,
+    /// This node's webhook endpoint actors; told when an endpoint changes.
+    pub webhooks: Addr<WebhookRegistry>,
     /// What every WebSocket session shares.
     pub session_deps: Arc<SessionDeps>,
     /// Cluster-wide session counts (cluster mode only).

@@ -5,32 +5,47 @@
 //! Frames are serialised here, once per event, on the store's writer thread;
 //! the registry only fans out shared bytes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
+use hub_core::webhook::Delivery;
 use hub_core::EventSink;
+use tracing::warn;
 
 use crate::frames::{Outbound, ServerFrame};
 use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry};
+use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 
 /// Carries events to sessions. The store feeds it (as an [`EventSink`]) in
 /// commit order; `broadcast` comes straight from the REST layer.
 pub trait Bus: EventSink {
     /// A `broadcast` frame for every session of every node. Not stored.
     fn broadcast(&self, data: &serde_json::Value);
+    /// Connects the webhook registry, which starts after the store (it needs
+    /// it) and so after the bus. Once only.
+    fn attach_webhooks(&self, registry: Addr<WebhookRegistry>);
 }
 
 /// The in-process bus of embedded mode.
 pub struct LocalBus {
     registry: Addr<SessionRegistry>,
     metrics: Arc<Metrics>,
+    /// Where committed deliveries go. Set once the webhook registry runs; it
+    /// needs the store, which needs this bus, so it cannot be given to `new`.
+    /// Deliveries committed before it is set are read from the store by the
+    /// registry when it starts.
+    webhooks: OnceLock<Addr<WebhookRegistry>>,
 }
 
 impl LocalBus {
     pub fn new(registry: Addr<SessionRegistry>, metrics: Arc<Metrics>) -> Self {
-        Self { registry, metrics }
+        Self {
+            registry,
+            metrics,
+            webhooks: OnceLock::new(),
+        }
     }
 }
 
@@ -52,9 +67,23 @@ impl EventSink for LocalBus {
             frame: Arc::new(Outbound::task(task)),
         });
     }
+
+    fn deliveries_committed(&self, deliveries: &[Delivery]) {
+        // The webhook registry only routes (`try_send` to each endpoint), so
+        // like the session registry it drains as fast as commits arrive.
+        if let Some(webhooks) = self.webhooks.get() {
+            webhooks.do_send(DeliveriesCommitted(deliveries.to_vec()));
+        }
+    }
 }
 
 impl Bus for LocalBus {
+    fn attach_webhooks(&self, registry: Addr<WebhookRegistry>) {
+        if self.webhooks.set(registry).is_err() {
+            warn!("a webhook registry was already attached to the bus");
+        }
+    }
+
     fn broadcast(&self, data: &serde_json::Value) {
         self.registry
             .do_send(BroadcastFrame(Arc::new(Outbound::control(

@@ -5,10 +5,15 @@
 //! when the HTTP requests that created them finished in another order.
 
 use crate::model::{Activity, Task};
+use crate::webhook::Delivery;
 
 pub trait EventSink: Send + Sync + 'static {
     /// An activity is durably stored.
     fn activity_committed(&self, activity: &Activity);
     /// A task was created or changed and the change is durably stored.
     fn task_committed(&self, task: &Task);
+    /// Webhook deliveries are durably stored (pending), in the commit that
+    /// stored their activity; announced right after that activity. The
+    /// delivery actors start on them at once instead of polling the store.
+    fn deliveries_committed(&self, deliveries: &[Delivery]);
 }

@@ -53,6 +53,17 @@ id_type!(
     TaskId,
     "tsk_"
 );
+id_type!(
+    /// A webhook endpoint.
+    WebhookId,
+    "wh_"
+);
+id_type!(
+    /// One webhook delivery: the Standard Webhooks message id (`webhook-id`
+    /// header), the same on every attempt so receivers can deduplicate.
+    DeliveryId,
+    "msg_"
+);
 
 /// An activity id. Unlike the others it is assigned by the store, not generated:
 /// ids of one user's activities are strictly increasing (a WebSocket client

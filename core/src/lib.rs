@@ -13,8 +13,9 @@ pub mod net;
 pub mod settings;
 pub mod store;
 pub mod time;
+pub mod webhook;
 
 pub use events::EventSink;
-pub use ids::{ActivityId, SessionId, TaskId, UserId};
+pub use ids::{ActivityId, DeliveryId, SessionId, TaskId, UserId, WebhookId};
 pub use settings::Settings;
 pub use store::{Store, StoreError};

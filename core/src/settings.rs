@@ -135,11 +135,29 @@ pub struct WebSocketSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
+    /// Lets URLs reach loopback, private, link-local and similar addresses
+    /// (SSRF guard off): tests and local development only.
     pub allow_private_targets: bool,
+    /// An attempt without a response head by then has failed.
     pub timeout: Dur,
+    /// Delay before each attempt (the first entry before the first attempt),
+    /// each with ±10 % jitter; its length is the number of attempts.
     pub retry_schedule: Vec<Dur>,
+    /// Failed attempts in a row that disable an endpoint.
     pub max_consecutive_failures: u32,
+    /// Attempts running at once per endpoint.
     pub max_in_flight: usize,
+    /// Deliveries one endpoint actor holds in memory; the rest wait in the
+    /// store and are read back as the queue drains, so a dead receiver never
+    /// grows the hub's memory without bound.
+    pub max_queued_per_endpoint: usize,
+    /// How long the previous secret keeps signing after a rotation.
+    pub secret_rotation_overlap: Dur,
+    /// Endpoints one user may create.
+    pub max_per_user: usize,
+    /// Cluster mode: how long a node's ownership of an endpoint lasts unless
+    /// renewed; the fail-over time when a node dies.
+    pub lease_ttl: Dur,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -302,6 +320,21 @@ impl Settings {
         }
         if self.rate_limit.max_buckets == 0 {
             return bad("rate_limit.max_buckets", "must be at least 1");
+        }
+        if self.webhooks.timeout.0.is_zero() {
+            return bad("webhooks.timeout", "must be longer than 0s");
+        }
+        if self.webhooks.max_consecutive_failures == 0 {
+            return bad("webhooks.max_consecutive_failures", "must be at least 1");
+        }
+        if self.webhooks.max_queued_per_endpoint == 0 {
+            return bad("webhooks.max_queued_per_endpoint", "must be at least 1");
+        }
+        if self.webhooks.max_per_user == 0 {
+            return bad("webhooks.max_per_user", "must be at least 1");
+        }
+        if self.webhooks.lease_ttl.0 < std::time::Duration::from_millis(300) {
+            return bad("webhooks.lease_ttl", "must be at least 300ms");
         }
         for (group, policy) in &self.rate_limit.policies {
             if policy.limit == 0 || policy.window.0.is_zero() {

@@ -6,10 +6,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ActivityId, TaskId, UserId};
+use crate::ids::{ActivityId, DeliveryId, TaskId, UserId, WebhookId};
 use crate::model::{
     Activity, ActivityType, IdempotencyKey, NewActivity, Task, TaskKind, TaskStatus, User,
     UserRecord,
+};
+use crate::webhook::{
+    AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, EndpointUpdate,
+    SigningSecrets, Webhook, WebhookChange, WebhookRecord,
 };
 
 /// Why a store call failed.
@@ -143,7 +147,11 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError>;
 
     /// Durably appends an activity (assigning its ordered id), honouring the
-    /// idempotency key if given.
+    /// idempotency key if given. In the same atomic step it stores a pending
+    /// [`Delivery`] for every active webhook of the user that subscribes to
+    /// the activity's type, and announces them (`deliveries_committed`) after
+    /// the activity: a delivery exists before the caller's 201 does.
+    /// Activities stored by other calls (`update_task`) do the same.
     async fn append_activity(
         &self,
         activity: NewActivity,
@@ -173,6 +181,94 @@ pub trait Store: Send + Sync + 'static {
     async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError>;
     async fn list_tasks(&self, user: &UserId, query: TaskQuery) -> Result<Page<Task>, StoreError>;
 
+    // ----- webhooks, as their owner manages them -----
+
+    /// Stores a new endpoint with its signing secret;
+    /// `Conflict("webhook_limit")` if the owner already has `max_per_user`.
+    async fn create_webhook(
+        &self,
+        webhook: Webhook,
+        secret: String,
+        max_per_user: usize,
+    ) -> Result<(), StoreError>;
+    /// One endpoint of `owner` (`None` for another user's).
+    async fn webhook(&self, owner: &UserId, id: &WebhookId) -> Result<Option<Webhook>, StoreError>;
+    /// Every endpoint of `owner`, oldest first (bounded by the per-user limit).
+    async fn list_webhooks(&self, owner: &UserId) -> Result<Vec<Webhook>, StoreError>;
+    /// Replaces the editable fields; bumps the version.
+    async fn update_webhook(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        change: WebhookChange,
+    ) -> Result<Option<Webhook>, StoreError>;
+    /// Deletes the endpoint with its deliveries and their attempts.
+    async fn delete_webhook(&self, owner: &UserId, id: &WebhookId) -> Result<bool, StoreError>;
+    async fn webhook_secrets(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+    ) -> Result<Option<SigningSecrets>, StoreError>;
+    /// Makes `new_secret` current; the old one keeps signing until
+    /// `previous_expires_at`.
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        new_secret: String,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SigningSecrets>, StoreError>;
+    /// Re-activates the endpoint and resets its failure count.
+    async fn enable_webhook(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Webhook>, StoreError>;
+    /// A page of the deliveries log of one endpoint of `owner`, newest first.
+    async fn list_deliveries(
+        &self,
+        owner: &UserId,
+        webhook: &WebhookId,
+        query: DeliveryQuery,
+    ) -> Result<Page<DeliveryLog>, StoreError>;
+    /// Puts a delivery back to pending, due at `now`, with a fresh retry
+    /// schedule (earlier attempts keep their numbers).
+    async fn retry_delivery(
+        &self,
+        owner: &UserId,
+        webhook: &WebhookId,
+        delivery: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    // ----- webhooks, as the delivery actors drive them -----
+
+    /// One endpoint with its secrets, whoever owns it.
+    async fn webhook_record(&self, id: &WebhookId) -> Result<Option<WebhookRecord>, StoreError>;
+    /// Every active endpoint (loaded at start).
+    async fn active_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// Pending deliveries of one endpoint in creation order, after the cursor.
+    async fn pending_deliveries(
+        &self,
+        webhook: &WebhookId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, StoreError>;
+    /// Stores an attempt, the delivery's new status and the endpoint's new
+    /// counters (and its disabling) in one atomic step. An attempt whose
+    /// number is not above the delivery's count changes nothing (a stale
+    /// write after a newer one).
+    async fn record_attempt(&self, record: AttemptRecord) -> Result<(), StoreError>;
+    /// Stores a `webhook.test` delivery together with its only attempt.
+    async fn record_test_delivery(
+        &self,
+        delivery: Delivery,
+        attempt: DeliveryAttempt,
+        endpoint: EndpointUpdate,
+    ) -> Result<(), StoreError>;
+
     /// Flushes pending writes; called on shutdown.
     async fn flush(&self) -> Result<(), StoreError>;
 }
@@ -190,4 +286,20 @@ pub struct ClusterCounts {
 #[async_trait]
 pub trait ClusterView: Send + Sync + 'static {
     async fn counts(&self) -> Result<ClusterCounts, StoreError>;
+}
+
+/// Ownership of webhook endpoints across nodes (cluster mode): exactly one
+/// node runs an endpoint's delivery actor at a time. A lease has a TTL and is
+/// renewed by its holder; when the holder dies, it lapses and another node
+/// takes the endpoint over.
+#[async_trait]
+pub trait Leases: Send + Sync + 'static {
+    /// Takes the lease of `id` if free (or already ours, renewing it).
+    async fn acquire(&self, id: &WebhookId) -> Result<bool, StoreError>;
+    /// Renews every lease in `ids`; returns those this node no longer holds.
+    async fn renew(&self, ids: &[WebhookId]) -> Result<Vec<WebhookId>, StoreError>;
+    /// Gives a lease up (the endpoint stopped here).
+    async fn release(&self, id: &WebhookId) -> Result<(), StoreError>;
+    /// How long a lease lasts unless renewed.
+    fn ttl(&self) -> std::time::Duration;
 }

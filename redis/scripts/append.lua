@@ -1,5 +1,7 @@
 -- ARGV: 1 prefix, 2 user, 3 kind, 4 json tail, 5 history size,
---       6 idempotency key ('' for none), 7 fingerprint, 8 key TTL (s)
+--       6 idempotency key ('' for none), 7 fingerprint, 8 key TTL (s),
+--       9 RFC 3339 time, 10 created (µs), 11 delivery id suffix, 12 node id
+-- Returns {'created', json, delivery, webhook, ...} | {'replayed', json} | {'reused'}
 local p, user, kind = ARGV[1], ARGV[2], ARGV[3]
 local idem = ARGV[6]
 if idem ~= '' then
@@ -15,8 +17,13 @@ if idem ~= '' then
     end
   end
 end
-local seq, json = append_activity(p, user, kind, ARGV[4], ARGV[5])
+local seq, json, deliveries = append_activity({p = p, user = user, kind = kind, tail = ARGV[4],
+  history = ARGV[5], ts = ARGV[9], created = ARGV[10], dbase = ARGV[11], origin = ARGV[12]})
 if idem ~= '' then
   redis.call('SET', p .. 'idem:' .. user .. ':' .. idem, ARGV[7] .. '|' .. seq, 'EX', ARGV[8])
 end
-return {'created', json}
+local out = {'created', json}
+for _, v in ipairs(deliveries) do
+  table.insert(out, v)
+end
+return out

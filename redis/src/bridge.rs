@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -27,9 +27,11 @@ use futures_util::StreamExt;
 use hub_actors::bus::Bus;
 use hub_actors::frames::{Outbound, ServerFrame};
 use hub_actors::registry::{BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry};
+use hub_actors::webhooks::registry::{DeliveriesCommitted, PendingAvailable, WebhookRegistry};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, ActivityType, Task};
 use hub_core::store::{ClusterCounts, ClusterView, StoreError};
+use hub_core::webhook::Delivery;
 use hub_core::{EventSink, UserId};
 use redis::aio::{ConnectionManager, PubSubSink};
 use redis::AsyncCommands;
@@ -58,6 +60,10 @@ impl Keys {
     }
     pub fn broadcast_channel(&self) -> String {
         format!("{}ch:broadcast", self.prefix)
+    }
+    /// Where the append script announces new webhook deliveries.
+    pub fn webhook_channel(&self) -> String {
+        format!("{}ch:wh", self.prefix)
     }
     fn nodes(&self) -> String {
         format!("{}nodes", self.prefix)
@@ -88,7 +94,13 @@ pub struct RedisBridge {
     users: HashSet<UserId>,
     /// Next reconnection delay.
     backoff: Duration,
+    /// The webhook registry, once it runs (shared with [`ClusterBus`]).
+    webhooks: WebhookSlot,
 }
+
+/// The webhook registry starts after the store and the bus; whoever needs it
+/// shares this slot.
+pub type WebhookSlot = Arc<OnceLock<Addr<WebhookRegistry>>>;
 
 /// The pub/sub stream ended: reconnect.
 #[derive(Message)]
@@ -103,8 +115,10 @@ impl RedisBridge {
         node_id: &str,
         registry: Addr<SessionRegistry>,
         metrics: Arc<Metrics>,
+        webhooks: WebhookSlot,
     ) -> Self {
         Self {
+            webhooks,
             client,
             conn,
             keys: Keys {
@@ -126,21 +140,25 @@ impl RedisBridge {
         let keys = self.keys.clone();
         let registry = self.registry.clone();
         let me = ctx.address();
+        let webhooks = self.webhooks.clone();
+        let node = self.node_id.clone();
         let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
         channels.push(keys.broadcast_channel());
+        channels.push(keys.webhook_channel());
         let fut = async move {
             let pubsub = client.get_async_pubsub().await?;
             let (mut sink, mut stream) = pubsub.split();
             sink.subscribe(&channels).await?;
             let user_prefix = keys.user_channel_prefix();
+            let webhook_channel = keys.webhook_channel();
             actix::spawn(async move {
                 while let Some(msg) = stream.next().await {
-                    forward(
-                        &registry,
-                        &user_prefix,
-                        msg.get_channel_name(),
-                        msg.get_payload_bytes(),
-                    );
+                    let channel = msg.get_channel_name();
+                    if channel == webhook_channel {
+                        pending_elsewhere(&webhooks, &node, msg.get_payload_bytes());
+                    } else {
+                        forward(&registry, &user_prefix, channel, msg.get_payload_bytes());
+                    }
                 }
                 me.do_send(Disconnected);
             });
@@ -202,6 +220,24 @@ impl RedisBridge {
                 warn!(cause = %err, "could not renew node presence in redis");
             }
         }));
+    }
+}
+
+/// A node stored deliveries for an endpoint (`<webhook>|<node>`): unless it
+/// was this node (which handed them over locally already), tell the webhook
+/// registry, which wakes the endpoint if it runs here.
+fn pending_elsewhere(webhooks: &WebhookSlot, node: &str, payload: &[u8]) {
+    let Ok(payload) = std::str::from_utf8(payload) else {
+        return;
+    };
+    let Some((webhook, origin)) = payload.split_once('|') else {
+        return;
+    };
+    if origin == node {
+        return;
+    }
+    if let Some(registry) = webhooks.get() {
+        registry.do_send(PendingAvailable(hub_core::WebhookId(webhook.to_owned())));
     }
 }
 
@@ -320,16 +356,24 @@ pub struct ClusterBus {
     conn: ConnectionManager,
     keys: Keys,
     metrics: Arc<Metrics>,
+    /// The local webhook registry, once it runs.
+    webhooks: WebhookSlot,
 }
 
 impl ClusterBus {
-    pub fn new(conn: ConnectionManager, prefix: &str, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        metrics: Arc<Metrics>,
+        webhooks: WebhookSlot,
+    ) -> Self {
         Self {
             conn,
             keys: Keys {
                 prefix: prefix.to_owned(),
             },
             metrics,
+            webhooks,
         }
     }
 }
@@ -340,9 +384,24 @@ impl EventSink for ClusterBus {
     }
 
     fn task_committed(&self, _: &Task) {}
+
+    /// Deliveries this node stored go to its own registry at once; if another
+    /// node owns the endpoint, that node learns of them from the webhook
+    /// channel and reads them from Redis.
+    fn deliveries_committed(&self, deliveries: &[Delivery]) {
+        if let Some(registry) = self.webhooks.get() {
+            registry.do_send(DeliveriesCommitted(deliveries.to_vec()));
+        }
+    }
 }
 
 impl Bus for ClusterBus {
+    fn attach_webhooks(&self, registry: Addr<WebhookRegistry>) {
+        if self.webhooks.set(registry).is_err() {
+            warn!("a webhook registry was already attached to the bus");
+        }
+    }
+
     fn broadcast(&self, data: &serde_json::Value) {
         let frame = Outbound::control(&ServerFrame::Broadcast { data });
         let payload = format!("b|{}", frame.text);

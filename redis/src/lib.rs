@@ -6,6 +6,7 @@
 pub mod bridge;
 pub mod ratelimit;
 pub mod store;
+pub mod webhooks;
 
 pub use redis::aio::ConnectionManager;
 pub use redis::Client;

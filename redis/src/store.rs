@@ -20,12 +20,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use hub_core::ids::{ActivityId, TaskId, UserId};
+use hub_core::ids::{DeliveryId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
 use hub_core::store::{
     ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord, Replay,
     RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
 };
+use hub_core::webhook::{
+    AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
+    EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookRecord,
+};
 use hub_core::EventSink;
+use std::collections::HashMap;
+
+use crate::webhooks;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
 
@@ -39,6 +47,9 @@ const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 const SCAN_CHUNK: isize = 200;
 
 const APPEND_FN: &str = include_str!("../scripts/append_fn.lua");
+const WEBHOOK_FN: &str = include_str!("../scripts/webhook_fn.lua");
+/// Deliveries shown per page of the log at most, and read per round trip.
+const DELIVERY_CHUNK: isize = 200;
 
 /// The Lua scripts, loaded once (`EVALSHA` after the first call).
 struct Scripts {
@@ -46,6 +57,7 @@ struct Scripts {
     task_save: Script,
     create_user: Script,
     rotate_refresh: Script,
+    webhook: Script,
 }
 
 impl Scripts {
@@ -61,6 +73,10 @@ impl Scripts {
             )),
             create_user: Script::new(include_str!("../scripts/create_user.lua")),
             rotate_refresh: Script::new(include_str!("../scripts/rotate_refresh.lua")),
+            webhook: Script::new(&format!(
+                "{WEBHOOK_FN}\n{}",
+                include_str!("../scripts/webhook.lua")
+            )),
         }
     }
 }
@@ -74,6 +90,9 @@ pub struct RedisStore {
     /// Told about committed activities and tasks (local metrics, webhooks).
     /// The sessions are fed by pub/sub, not by the sink.
     sink: Arc<dyn EventSink>,
+    /// This node: written into webhook notifications so a node can tell its
+    /// own (already handed over locally) from others'.
+    node_id: String,
 }
 
 /// Opens a client and a self-reconnecting connection, failing if Redis does
@@ -139,6 +158,7 @@ impl RedisStore {
     pub fn new(
         conn: ConnectionManager,
         prefix: &str,
+        node_id: &str,
         history_size: usize,
         sink: Arc<dyn EventSink>,
     ) -> Self {
@@ -148,7 +168,91 @@ impl RedisStore {
             scripts: Scripts::new(),
             history_size,
             sink,
+            node_id: node_id.to_owned(),
         }
+    }
+
+    /// A random suffix for the ids of the deliveries one append creates; the
+    /// script puts the global delivery counter first, so ids sort by creation.
+    fn delivery_base() -> String {
+        uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+    }
+
+    /// The deliveries an append created, rebuilt from the script's answer
+    /// (`delivery, webhook, ...`) to be announced to the local registry.
+    fn announce(&self, stored: &Activity, flat: &[String]) {
+        if flat.len() < 2 {
+            return;
+        }
+        let payload = format!(
+            "{{\"type\":\"{}\",\"timestamp\":\"{}\",\"data\":{}}}",
+            stored.kind.as_str(),
+            hub_core::time::format(&stored.created_at),
+            serde_json::to_string(stored).unwrap_or_default()
+        );
+        let deliveries: Vec<Delivery> = flat
+            .chunks(2)
+            .filter(|pair| pair.len() == 2)
+            .map(|pair| Delivery {
+                id: DeliveryId(pair[0].clone()),
+                webhook_id: WebhookId(pair[1].clone()),
+                user_id: stored.user_id.clone(),
+                event_type: stored.kind.as_str().to_owned(),
+                payload: payload.clone(),
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                retry_base: 0,
+                next_attempt_at: Some(stored.created_at),
+                created_at: stored.created_at,
+                updated_at: stored.created_at,
+            })
+            .collect();
+        self.sink.deliveries_committed(&deliveries);
+    }
+
+    fn webhook_op(&self, op: &str) -> redis::ScriptInvocation<'_> {
+        let mut inv = self.scripts.webhook.prepare_invoke();
+        inv.arg(op).arg(&self.prefix);
+        inv
+    }
+
+    async fn webhook_hash(&self, id: &WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
+        let fields: HashMap<String, String> = self
+            .conn()
+            .hgetall(self.key(&format!("wh:{id}")))
+            .await
+            .map_err(unavailable)?;
+        Ok(webhooks::record_from_hash(fields))
+    }
+
+    async fn owned_webhook(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+    ) -> Result<Option<WebhookRecord>, StoreError> {
+        Ok(self
+            .webhook_hash(id)
+            .await?
+            .filter(|r| r.webhook.user_id == *owner))
+    }
+
+    async fn delivery_hashes(&self, ids: &[String]) -> Result<Vec<(i64, Delivery)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(self.key(&format!("dl:{id}")));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(ids
+            .iter()
+            .zip(hashes.iter())
+            .filter_map(|(id, h)| webhooks::delivery_from_hash(id, h))
+            .collect())
     }
 
     fn key(&self, rest: &str) -> String {
@@ -181,9 +285,14 @@ impl RedisStore {
         // The version lives beside the JSON (`Task` does not serialise it).
         let json = serde_json::to_string(task).map_err(|e| StoreError::Internal(e.to_string()))?;
         let frame = hub_actors::frames::Outbound::task(task).text.to_string();
-        let (kind, tail) = match activity {
-            Some(a) => (a.kind.as_str(), activity_tail(a)?),
-            None => ("", String::new()),
+        let (kind, tail, ts, created) = match activity {
+            Some(a) => (
+                a.kind.as_str(),
+                activity_tail(a)?,
+                hub_core::time::format(&a.created_at),
+                micros(a.created_at),
+            ),
+            None => ("", String::new(), String::new(), 0),
         };
         let reply: Vec<String> = self
             .scripts
@@ -198,6 +307,10 @@ impl RedisStore {
             .arg(kind)
             .arg(tail)
             .arg(self.history_size)
+            .arg(ts)
+            .arg(created)
+            .arg(Self::delivery_base())
+            .arg(&self.node_id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -208,6 +321,7 @@ impl RedisStore {
                     Some(json) => {
                         let stored = parse_activity(json)?;
                         self.sink.activity_committed(&stored);
+                        self.announce(&stored, &reply[2..]);
                         Ok(Some(stored))
                     }
                     None => Ok(None),
@@ -394,6 +508,10 @@ impl Store for RedisStore {
             .arg(key)
             .arg(fingerprint)
             .arg(IDEMPOTENCY_TTL_SECS)
+            .arg(hub_core::time::format(&activity.created_at))
+            .arg(micros(activity.created_at))
+            .arg(Self::delivery_base())
+            .arg(&self.node_id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -401,6 +519,7 @@ impl Store for RedisStore {
             (Some("created"), Some(json)) => {
                 let stored = parse_activity(json)?;
                 self.sink.activity_committed(&stored);
+                self.announce(&stored, &reply[2..]);
                 Ok(AppendOutcome::Created(stored))
             }
             (Some("replayed"), Some(json)) => Ok(AppendOutcome::Replayed(parse_activity(json)?)),
@@ -609,9 +728,347 @@ impl Store for RedisStore {
         })
     }
 
+    async fn create_webhook(
+        &self,
+        webhook: Webhook,
+        secret: String,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        let mut inv = self.webhook_op("create");
+        inv.arg(webhook.id.as_str())
+            .arg(webhook.user_id.as_str())
+            .arg(max_per_user);
+        for (field, value) in webhooks::webhook_fields(&webhook, &secret) {
+            inv.arg(field).arg(value);
+        }
+        let outcome: String = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        match outcome.as_str() {
+            "ok" => Ok(()),
+            _ => Err(StoreError::Conflict("webhook_limit")),
+        }
+    }
+
+    async fn webhook(&self, owner: &UserId, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+        Ok(self.owned_webhook(owner, id).await?.map(|r| r.webhook))
+    }
+
+    async fn list_webhooks(&self, owner: &UserId) -> Result<Vec<Webhook>, StoreError> {
+        let ids: Vec<String> = self
+            .conn()
+            .zrange(self.key(&format!("whs:{owner}")), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.owned_webhook(owner, &WebhookId(id)).await? {
+                out.push(r.webhook);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_webhook(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        change: WebhookChange,
+    ) -> Result<Option<Webhook>, StoreError> {
+        let mut inv = self.webhook_op("update");
+        inv.arg(id.as_str())
+            .arg(owner.as_str())
+            .arg(&change.url)
+            .arg(webhooks::events_json(&change.events))
+            .arg(webhooks::events_csv(&change.events))
+            .arg(change.description.clone().unwrap_or_default())
+            .arg(micros(change.updated_at));
+        let done: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Ok(None);
+        }
+        self.webhook(owner, id).await
+    }
+
+    async fn delete_webhook(&self, owner: &UserId, id: &WebhookId) -> Result<bool, StoreError> {
+        let mut inv = self.webhook_op("delete");
+        inv.arg(id.as_str()).arg(owner.as_str());
+        let done: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    async fn webhook_secrets(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+    ) -> Result<Option<SigningSecrets>, StoreError> {
+        Ok(self.owned_webhook(owner, id).await?.map(|r| r.secrets))
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        new_secret: String,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SigningSecrets>, StoreError> {
+        let mut inv = self.webhook_op("rotate");
+        inv.arg(id.as_str())
+            .arg(owner.as_str())
+            .arg(new_secret)
+            .arg(micros(previous_expires_at))
+            .arg(micros(now));
+        let done: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Ok(None);
+        }
+        self.webhook_secrets(owner, id).await
+    }
+
+    async fn enable_webhook(
+        &self,
+        owner: &UserId,
+        id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Webhook>, StoreError> {
+        let mut inv = self.webhook_op("enable");
+        inv.arg(id.as_str()).arg(owner.as_str()).arg(micros(now));
+        let done: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Ok(None);
+        }
+        self.webhook(owner, id).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        owner: &UserId,
+        webhook: &WebhookId,
+        query: DeliveryQuery,
+    ) -> Result<Page<DeliveryLog>, StoreError> {
+        let empty = Page {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        if self.owned_webhook(owner, webhook).await?.is_none() {
+            return Ok(empty);
+        }
+        let index = self.key(&format!("dlw:{webhook}"));
+        let mut max = match query.cursor.as_deref().and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) => format!("({c}"),
+            None => "+inf".to_owned(),
+        };
+        let mut rows: Vec<(i64, Delivery)> = Vec::new();
+        loop {
+            let ids: Vec<String> = self
+                .conn()
+                .zrevrangebyscore_limit(&index, &max, "-inf", 0, DELIVERY_CHUNK)
+                .await
+                .map_err(unavailable)?;
+            let exhausted = (ids.len() as isize) < DELIVERY_CHUNK;
+            let found = self.delivery_hashes(&ids).await?;
+            let last = found.last().map(|(seq, _)| *seq);
+            rows.extend(
+                found
+                    .into_iter()
+                    .filter(|(_, d)| query.status.is_none_or(|s| s == d.status)),
+            );
+            match last {
+                Some(last) if rows.len() <= query.limit && !exhausted => max = format!("({last}"),
+                _ => break,
+            }
+        }
+        let next_cursor = if rows.len() > query.limit {
+            rows.truncate(query.limit);
+            rows.last().map(|(seq, _)| seq.to_string())
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for (_, d) in rows {
+            let attempts: Vec<String> = self
+                .conn()
+                .lrange(self.key(&format!("dla:{}", d.id)), 0, -1)
+                .await
+                .map_err(unavailable)?;
+            items.push(DeliveryLog {
+                id: d.id,
+                event_type: d.event_type,
+                status: d.status,
+                attempt_count: d.attempts,
+                next_attempt_at: d
+                    .next_attempt_at
+                    .filter(|_| d.status == DeliveryStatus::Pending),
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+                attempts: attempts
+                    .iter()
+                    .filter_map(|a| webhooks::attempt_from_json(a))
+                    .collect(),
+            });
+        }
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn retry_delivery(
+        &self,
+        owner: &UserId,
+        webhook: &WebhookId,
+        delivery: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let mut inv = self.webhook_op("retry");
+        inv.arg(webhook.as_str())
+            .arg(owner.as_str())
+            .arg(delivery.as_str())
+            .arg(micros(now));
+        let done: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Ok(None);
+        }
+        Ok(self
+            .delivery_hashes(std::slice::from_ref(&delivery.0))
+            .await?
+            .pop()
+            .map(|(_, d)| d))
+    }
+
+    async fn webhook_record(&self, id: &WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
+        self.webhook_hash(id).await
+    }
+
+    async fn active_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let ids: Vec<String> = self
+            .conn()
+            .smembers(self.key("whall"))
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.webhook_hash(&WebhookId(id)).await? {
+                out.push(r);
+            }
+        }
+        out.sort_by_key(|r| r.webhook.created_at);
+        Ok(out)
+    }
+
+    async fn pending_deliveries(
+        &self,
+        webhook: &WebhookId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let min = match cursor.and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) => format!("({c}"),
+            None => "-inf".to_owned(),
+        };
+        let ids: Vec<String> = self
+            .conn()
+            .zrangebyscore_limit(
+                self.key(&format!("dlp:{webhook}")),
+                min,
+                "+inf",
+                0,
+                limit as isize + 1,
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut rows: Vec<(i64, Delivery)> = self
+            .delivery_hashes(&ids)
+            .await?
+            .into_iter()
+            .filter(|(_, d)| d.status == DeliveryStatus::Pending)
+            .collect();
+        let more = ids.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if more {
+            rows.last().map(|(seq, _)| seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(_, d)| d).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn record_attempt(&self, record: AttemptRecord) -> Result<(), StoreError> {
+        let a = &record.attempt;
+        let mut inv = self.webhook_op("attempt");
+        inv.arg(record.webhook_id.as_str())
+            .arg(record.delivery_id.as_str())
+            .arg(a.attempt)
+            .arg(webhooks::attempt_json(a)?)
+            .arg(record.status.as_str())
+            .arg(
+                a.next_attempt_at
+                    .map(|t| micros(t).to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(micros(a.attempted_at));
+        endpoint_args(&mut inv, a, &record.endpoint);
+        let _: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record_test_delivery(
+        &self,
+        delivery: Delivery,
+        attempt: DeliveryAttempt,
+        endpoint: EndpointUpdate,
+    ) -> Result<(), StoreError> {
+        let mut inv = self.webhook_op("test");
+        inv.arg(delivery.webhook_id.as_str())
+            .arg(delivery.id.as_str())
+            .arg(webhooks::attempt_json(&attempt)?);
+        endpoint_args(&mut inv, &attempt, &endpoint);
+        for (field, value) in webhooks::delivery_fields(&delivery) {
+            inv.arg(field).arg(value);
+        }
+        let _: i64 = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         // Every call was acknowledged by Redis before it returned; durability
         // past that is Redis' AOF (see redis/redis.conf).
         Ok(())
     }
+}
+
+/// The endpoint part of an attempt's script arguments: last time, last
+/// status code, failure count ('' leaves it) and disabling reason ('').
+fn endpoint_args(inv: &mut redis::ScriptInvocation<'_>, a: &DeliveryAttempt, e: &EndpointUpdate) {
+    inv.arg(micros(a.attempted_at))
+        .arg(a.status_code.map(|c| c.to_string()).unwrap_or_default())
+        .arg(
+            e.consecutive_failures
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
+        )
+        .arg(e.disable_reason.clone().unwrap_or_default());
 }

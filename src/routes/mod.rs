@@ -5,6 +5,7 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod tasks;
+pub mod webhooks;
 pub mod ws;
 
 use actix_web::{web, HttpResponse, ResponseError};
@@ -31,6 +32,18 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(tasks::list_tasks)
         .service(tasks::get_task)
         .service(tasks::update_task)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::replace_webhook)
+        .service(webhooks::patch_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::get_secret)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::enable_webhook)
+        .service(webhooks::test_webhook)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::retry_delivery)
         .service(ws::status)
         .service(ws::connect);
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use awc::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -258,4 +258,122 @@ async fn redis_outage_is_survived_without_restart() {
     assert!(!titles.contains(&"during"), "{titles:?}");
     assert!(titles.contains(&"before"));
     drop(redis);
+}
+
+/// Who holds the lease of a webhook endpoint.
+fn lease_holder(prefix: &str, webhook: &str) -> Option<String> {
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    redis::cmd("GET")
+        .arg(format!("{prefix}lease:{webhook}"))
+        .query(&mut conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn one_node_delivers_each_endpoint_and_another_takes_over_after_kill_9() {
+    use crate::receiver::{Receiver, Reply};
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique_prefix();
+    let env = [
+        ("HUB__REDIS__URL", REDIS_URL),
+        ("HUB__REDIS__KEY_PREFIX", prefix.as_str()),
+        ("HUB__WEBHOOKS__LEASE_TTL", "2s"),
+        ("HUB__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
+        (
+            "HUB__WEBHOOKS__RETRY_SCHEDULE",
+            "0s,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms",
+        ),
+        ("HUB__WEBHOOKS__MAX_CONSECUTIVE_FAILURES", "1000"),
+    ];
+    let mut a = ChildHub::start(&dir.path().join("a"), &env).await;
+    let b = ChildHub::start(&dir.path().join("b"), &env).await;
+    let (api_a, api_b) = (Remote::new(a.port), Remote::new(b.port));
+    let receiver = Receiver::start().await;
+    let (_, token, _) = api_a.user("lease@example.com").await;
+    let (status, hook) = api_a
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            &json!({"url": receiver.url("/hook")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let (_, health_a) = api_a.get("/health", None).await;
+    let (_, health_b) = api_b.get("/health", None).await;
+    let (node_a, node_b) = (health_a["node_id"].clone(), health_b["node_id"].clone());
+    let (prefix_ref, id_ref) = (&prefix, &id);
+    eventually("a node to take the endpoint's lease", || async move {
+        lease_holder(prefix_ref, id_ref).is_some()
+    })
+    .await;
+    let owner = lease_holder(&prefix, &id).unwrap();
+
+    // Both nodes up: each event is delivered once, whichever node took it in.
+    for i in 0..6 {
+        let api = if i % 2 == 0 { &api_a } else { &api_b };
+        api.publish(&token, "outreach_sent", &format!("sent {i}"))
+            .await;
+    }
+    let got = receiver.wait_for(6).await;
+    // Give a second deliverer, if there were one, time to show itself.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 6, "no event was delivered twice");
+    let mut ids: Vec<&str> = got.iter().map(|c| c.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "exactly one delivery per event");
+
+    // The receiver fails; events pile up at the owner; the owner is killed.
+    receiver.set(Reply::Status(503));
+    let survivor = if json!(owner) == node_a {
+        &api_b
+    } else {
+        &api_a
+    };
+    let mut pending = Vec::new();
+    for i in 0..3 {
+        pending.push(
+            survivor
+                .publish(&token, "meeting_booked", &format!("booked {i}"))
+                .await["id"]
+                .clone(),
+        );
+    }
+    receiver.wait_for(6 + 3).await;
+    let killed = if json!(owner) == node_a {
+        a.signal("KILL");
+        node_a.clone()
+    } else {
+        // `b` is not mutable; kill it through its pid.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &b.child.id().to_string()])
+            .status();
+        node_b.clone()
+    };
+    receiver.set(Reply::Status(200));
+    let answered_before = receiver.count();
+    let survivor_node = if killed == node_a { node_b } else { node_a };
+    let survivor_ref = &survivor_node;
+    eventually("the survivor to take the lease over", || async move {
+        lease_holder(prefix_ref, id_ref).map(|h| json!(h)).as_ref() == Some(survivor_ref)
+    })
+    .await;
+    let receiver_ref = &receiver;
+    let pending_ref = &pending;
+    eventually(
+        "every pending event to be delivered by the survivor",
+        || async move {
+            // Requests that arrived after the receiver was switched to 200.
+            let delivered: Vec<Value> = receiver_ref.requests()[answered_before..]
+                .iter()
+                .map(|c| c.json()["data"]["id"].clone())
+                .collect();
+            pending_ref.iter().all(|id| delivered.contains(id))
+        },
+    )
+    .await;
+    let _ = a.child.wait();
+    delete_redis_prefix(&prefix);
 }

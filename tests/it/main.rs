@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod helpers;
+mod receiver;
 
 mod activities;
 mod auth;
@@ -12,4 +13,5 @@ mod errors;
 mod ops;
 mod ratelimit;
 mod tasks;
+mod webhooks;
 mod ws;
