@@ -273,13 +273,13 @@ impl Hub {
         }
     }
 
-    /// The last lines of a spawned hub's log.
+    /// The last lines of a spawned hub's log, without terminal colours.
     pub fn log_tail(&self) -> String {
         let Some(s) = &self.child else {
             return String::new();
         };
-        let text = std::fs::read_to_string(&s.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().rev().take(5).collect();
+        let text = strip_ansi(&std::fs::read_to_string(&s.log_path).unwrap_or_default());
+        let lines: Vec<&str> = text.lines().rev().take(2).collect();
         lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
     }
 
@@ -337,6 +337,24 @@ impl Hub {
     }
 }
 
+/// Removes terminal colour sequences (`ESC [ … m`) from log text.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Drop for Hub {
     fn drop(&mut self) {
         if let Some(s) = &mut self.child {
@@ -352,5 +370,16 @@ impl Drop for Hub {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strips_colours() {
+        assert_eq!(
+            super::strip_ansi("\u{1b}[2mtime\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m x"),
+            "time ERROR x"
+        );
     }
 }

@@ -102,12 +102,12 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
             let per_s = (ok as f64 / elapsed.as_secs_f64()).round();
             let latency = Summary::of(&tally.latency.merged());
             println!(
-                "round {} limiter {:<3}: {per_s} requests/s, {} refused or failed; {}",
+                "round {} limiter {:<3}: {per_s} requests/s, {} refused or failed",
                 round + 1,
                 if limiter { "on" } else { "off" },
                 tally.errors.load(Ordering::Relaxed),
-                latency.line("")
             );
+            println!("  {}", latency.line("GET /api/auth/me"));
             results.push(Round {
                 limiter,
                 per_s,
