@@ -99,9 +99,12 @@ pub async fn ensure_users(
     if missing > 0 {
         let started = Instant::now();
         if missing >= 50 {
-            eprintln!(
-                "registering {missing} users (one argon2 hash each; pass --data-dir to keep them for later runs)…"
-            );
+            let hint = if cache.is_some() {
+                "they are kept for later runs"
+            } else {
+                "pass --data-dir to keep them for later runs"
+            };
+            eprintln!("registering {missing} users (one argon2 hash each; {hint})…");
         }
         let run = uuid::Uuid::new_v4().simple().to_string();
         let next = Arc::new(AtomicUsize::new(0));

@@ -40,6 +40,9 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
 
     let tally = Arc::new(Tally::default());
     let dialer = Arc::new(Dialer::new(hub.addr, ctx.source_addrs));
+    // Whether the generator, not the hub, limited the connect rate.
+    let bench_cpu = crate::sys::CpuMeter::start(Some(std::process::id()));
+    let hub_cpu = crate::sys::CpuMeter::start(hub.pid);
     let mut open = open_sessions(
         dialer.clone(),
         &users,
@@ -51,12 +54,18 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     )
     .await?;
     let connects = open.connects_per_sec();
+    let (bench_cores, hub_cores) = (bench_cpu.cores(), hub_cpu.cores());
     println!(
         "opened {} sessions ({} failed) in {:.2} s: {connects} connects/s over {} source address(es)",
         open.opened(),
         open.failed,
         open.connect_time.as_secs_f64(),
         dialer.source_addresses_used()
+    );
+    println!(
+        "CPU while connecting: hub {} cores, bench {} cores",
+        hub_cores.map_or("?".into(), |c| c.to_string()),
+        bench_cores.map_or("?".into(), |c| c.to_string())
     );
     if let Some(e) = &open.first_error {
         println!("first connect error: {e}");
@@ -113,6 +122,8 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
         "sessions_failed": open.failed,
         "connect_seconds": open.connect_time.as_secs_f64(),
         "connects_per_s": connects,
+        "connect_hub_cpu_cores": hub_cores,
+        "connect_bench_cpu_cores": bench_cores,
         "rss_before_kib": rss_before,
         "rss_after_kib": rss_after,
         "rss_after_hold_kib": rss_end,

@@ -64,12 +64,14 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let codes = tally.closed_with();
     let with_1012 = codes.get(&1012).copied().unwrap_or(0);
     let closed = tally.closed.load(Ordering::Relaxed);
-    let all_closed_s = tally
+    // Milliseconds are precision enough for a 5 s target.
+    let ms = |s: f64| (s * 1_000.0).round() / 1_000.0;
+    let all_closed_s = ms(tally
         .last_close_ns
         .load(Ordering::Relaxed)
         .saturating_sub(signalled_ns) as f64
-        / 1e9;
-    let exit_s = exit.map(|(_, d)| d.as_secs_f64());
+        / 1e9);
+    let exit_s = exit.map(|(_, d)| ms(d.as_secs_f64()));
     println!(
         "closed {closed} of {opened} ({with_1012} with 1012) {:?}; last close after {all_closed_s:.3} s; process exit {} after {} s",
         codes,
