@@ -329,4 +329,19 @@ mod tests {
             }
         );
     }
+
+    #[tokio::test]
+    async fn dialer_spreads_over_loopback_sources() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dialer = Dialer::new(listener.local_addr().unwrap(), 3);
+        let mut sources = Vec::new();
+        for _ in 0..3 {
+            let _client = dialer.tcp().await.unwrap();
+            let (_, peer) = listener.accept().await.unwrap();
+            sources.push(peer.ip().to_string());
+        }
+        sources.sort();
+        assert_eq!(sources, ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
+        assert_eq!(dialer.source_addresses_used(), 3);
+    }
 }
