@@ -23,8 +23,8 @@ use hub_core::model::{
 };
 use hub_core::settings::Synchronous;
 use hub_core::store::{
-    ActivityQuery, ActivityScan, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord, Replay,
-    RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, ActivityScan, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord,
+    Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
 };
 use hub_core::EventSink;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, ToSql};
@@ -41,7 +41,8 @@ const IDEMPOTENCY_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 /// The schema, one entry per version. A database at version N gets entries
 /// N.. applied in order at start; `PRAGMA user_version` records progress.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
     email         TEXT NOT NULL,
@@ -100,13 +101,13 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_user_seq ON tasks(user_id, seq);
 "#,
-// Analytics counters: one row per user and UTC hour, one column per counted
-// metric (named as `CountedMetric::as_str`). A wide row rather than one row
-// per metric: a year summary reads two years of hours (this one and the
-// previous) and must answer in milliseconds, so 17,520 rows, not 140,160.
-// `hour` is hours since the Unix epoch. Existing activities are counted once
-// here; from then on `insert_activity` keeps the counters in step.
-r#"
+    // Analytics counters: one row per user and UTC hour, one column per counted
+    // metric (named as `CountedMetric::as_str`). A wide row rather than one row
+    // per metric: a year summary reads two years of hours (this one and the
+    // previous) and must answer in milliseconds, so 17,520 rows, not 140,160.
+    // `hour` is hours since the Unix epoch. Existing activities are counted once
+    // here; from then on `insert_activity` keeps the counters in step.
+    r#"
 CREATE TABLE metric_hours (
     user_id                  TEXT NOT NULL,
     hour                     INTEGER NOT NULL,
