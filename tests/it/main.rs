@@ -4,6 +4,7 @@
 mod helpers;
 
 mod activities;
+mod analytics;
 mod auth;
 mod docs;
 mod errors;
