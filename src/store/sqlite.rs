@@ -486,18 +486,28 @@ fn count_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError> 
         return Ok(());
     }
     let hour = micros(a.created_at).div_euclid(MICROS_PER_HOUR);
-    let mut args: Vec<Box<dyn ToSql>> = Vec::with_capacity(2 + CountedMetric::COUNT);
-    args.push(Box::new(a.user_id.as_str().to_owned()));
-    args.push(Box::new(hour));
-    for count in counts.0 {
-        args.push(Box::new(count as i64));
-    }
+    // On the publish path: fixed parameters, no boxing per activity.
+    let c = counts.0.map(|n| n as i64);
     conn.prepare_cached(count_sql())
         .map_err(internal)?
-        .execute(rusqlite::params_from_iter(args.iter()))
+        .execute(params![
+            a.user_id.as_str(),
+            hour,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7]
+        ])
         .map_err(internal)?;
     Ok(())
 }
+
+// `count_activity` binds exactly one parameter per counted metric.
+const _: () = assert!(CountedMetric::COUNT == 8);
 
 fn activity_by_seq(
     conn: &Connection,
@@ -1061,5 +1071,185 @@ impl Store for SqliteStore {
         // The writer handles jobs in order: once this empty one is committed,
         // so is everything queued before it.
         self.write(|_| Ok(())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hub_core::model::Task;
+
+    struct NoSink;
+
+    impl EventSink for NoSink {
+        fn activity_committed(&self, _: &Activity) {}
+        fn task_committed(&self, _: &Task) {}
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn new_activity(
+        user: &str,
+        kind: ActivityType,
+        metadata: serde_json::Value,
+        t: &str,
+    ) -> NewActivity {
+        NewActivity {
+            user_id: UserId(user.into()),
+            kind,
+            title: "t".into(),
+            message: None,
+            metadata,
+            link: None,
+            created_at: at(t),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_migration_counts_activities_stored_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A database as the first schema version left it, with history.
+            let conn = Connection::open(dir.path().join("hub.db")).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch("PRAGMA user_version = 1").unwrap();
+            for (kind, metadata, t) in [
+                ("outreach_sent", "{}", "2025-01-01T10:15:00Z"),
+                ("outreach_sent", "{}", "2025-01-01T10:45:00Z"),
+                (
+                    "task_completed",
+                    r#"{"kind":"research"}"#,
+                    "2025-01-01T10:50:00Z",
+                ),
+                (
+                    "task_completed",
+                    r#"{"kind":"content"}"#,
+                    "2025-01-01T11:00:00Z",
+                ),
+                ("notification", "{}", "2025-01-01T11:00:00Z"),
+            ] {
+                conn.execute(
+                    "INSERT INTO activities (user_id, kind, title, metadata, created_at) \
+                     VALUES ('usr_a', ?1, 't', ?2, ?3)",
+                    params![kind, metadata, micros(at(t))],
+                )
+                .unwrap();
+            }
+        }
+        let store =
+            SqliteStore::open(dir.path(), Synchronous::Normal, 64, Arc::new(NoSink)).unwrap();
+        // And new activities keep counting from there.
+        store
+            .append_activity(
+                new_activity(
+                    "usr_a",
+                    ActivityType::MeetingBooked,
+                    serde_json::json!({}),
+                    "2025-01-01T10:59:59Z",
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let hours = store
+            .hourly_counts(
+                &UserId("usr_a".into()),
+                at("2025-01-01T00:00:00Z"),
+                at("2025-01-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(hours.len(), 2);
+        assert_eq!(hours[0].hour_start, at("2025-01-01T10:00:00Z"));
+        let ten = &hours[0].counts;
+        assert_eq!(ten.get(CountedMetric::OutreachSent), 2);
+        assert_eq!(ten.get(CountedMetric::TasksCompleted), 1);
+        assert_eq!(ten.get(CountedMetric::ResearchTasksCompleted), 1);
+        assert_eq!(ten.get(CountedMetric::MeetingsBooked), 1);
+        let eleven = &hours[1].counts;
+        assert_eq!(eleven.get(CountedMetric::TasksCompleted), 1);
+        assert_eq!(eleven.get(CountedMetric::ResearchTasksCompleted), 0);
+        assert_eq!(
+            eleven.0.iter().sum::<u64>(),
+            1,
+            "notifications count nowhere"
+        );
+    }
+
+    #[tokio::test]
+    async fn hourly_counts_cover_hours_starting_in_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), Synchronous::Normal, 64, Arc::new(NoSink)).unwrap();
+        let stored = store
+            .append_activities(vec![
+                new_activity(
+                    "usr_b",
+                    ActivityType::OutreachSent,
+                    serde_json::json!({}),
+                    "2025-01-01T09:59:59.999Z",
+                ),
+                new_activity(
+                    "usr_b",
+                    ActivityType::OutreachSent,
+                    serde_json::json!({}),
+                    "2025-01-01T10:00:00Z",
+                ),
+                new_activity(
+                    "usr_c",
+                    ActivityType::OutreachSent,
+                    serde_json::json!({}),
+                    "2025-01-01T10:00:00Z",
+                ),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 3);
+        let user = UserId("usr_b".into());
+        // 09:30 is inside the 09:00 hour: that hour does not start in range.
+        let hours = store
+            .hourly_counts(
+                &user,
+                at("2025-01-01T09:30:00Z"),
+                at("2025-01-01T10:00:00.001Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(hours.len(), 1);
+        assert_eq!(hours[0].hour_start, at("2025-01-01T10:00:00Z"));
+        assert_eq!(
+            hours[0].counts.get(CountedMetric::OutreachSent),
+            1,
+            "usr_c is not counted"
+        );
+        let scan = store
+            .scan_activities(
+                &user,
+                ActivityScan {
+                    kinds: vec![ActivityType::OutreachSent],
+                    limit: 1,
+                    ..ActivityScan::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(scan[0].id, stored[0].id);
+        let next = store
+            .scan_activities(
+                &user,
+                ActivityScan {
+                    after: Some(scan[0].id.clone()),
+                    limit: 10,
+                    ..ActivityScan::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].id, stored[1].id);
     }
 }
