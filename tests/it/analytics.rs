@@ -1081,13 +1081,13 @@ async fn xlsx_exports_open_in_openpyxl_with_typed_cells() {
     assert_eq!(points[2][column]["v"], 0);
 }
 
-/// Resident memory of this process (the hub runs inside it), in bytes.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+/// Resident memory of process `pid`, in bytes.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
-        .expect("VmRSS in /proc/self/status");
+        .expect("VmRSS in /proc/<pid>/status");
     let kib: u64 = line
         .split_whitespace()
         .nth(1)
@@ -1096,37 +1096,172 @@ fn rss_bytes() -> u64 {
     kib * 1024
 }
 
-/// Downloads `path` chunk by chunk without keeping it; returns the size and
-/// the largest RSS growth over `baseline` seen while downloading.
-async fn stream_download(app: &TestApp, path: &str, token: &str, baseline: u64) -> (u64, u64) {
-    let mut res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(300))
-        .send()
-        .await
-        .expect("export starts");
-    assert_eq!(res.status(), StatusCode::OK);
-    let (mut size, mut peak, mut next_sample) = (0u64, 0u64, 0u64);
-    while let Some(chunk) = res.next().await {
-        size += chunk.expect("export chunk").len() as u64;
-        if size >= next_sample {
-            peak = peak.max(rss_bytes().saturating_sub(baseline));
-            next_sample = size + 1024 * 1024;
+/// The real `aiclone-hub` binary in a process of its own. The large-export
+/// test measures the hub's RSS, and the hubs of the tests running in parallel
+/// all share this test process's RSS (and the WebSocket slow-consumer test
+/// measures it too), so this hub lives apart: its RSS is its own.
+struct ChildHub {
+    child: std::process::Child,
+    base: String,
+    client: awc::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+impl ChildHub {
+    async fn start() -> Self {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        // A free port: bound, read, released for the hub.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let key_entry = format!("sha256:{}", hex::encode(sha2::Sha256::digest(SERVICE_KEY)));
+        let log = std::fs::File::create(dir.path().join("hub.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_aiclone-hub"))
+            .env_remove("HUB_CONFIG")
+            .env("HUB__SERVER__PORT", port.to_string())
+            .env("HUB__SERVER__WORKERS", "2")
+            .env("HUB__STORAGE__DATA_DIR", dir.path())
+            .env("HUB__STORAGE__SYNCHRONOUS", "normal")
+            .env("HUB__AUTH__JWT_SECRET", TEST_SECRET)
+            .env("HUB__AUTH__API_KEYS", key_entry)
+            .env("HUB__AUTH__MAX_CONCURRENT_HASHES", "1")
+            .env("HUB__LOG__LEVEL", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the aiclone-hub binary starts");
+        let hub = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: awc::Client::builder().timeout(DEADLINE).finish(),
+            _data_dir: dir,
+        };
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Ok(res) = hub.client.get(format!("{}/health", hub.base)).send().await {
+                if res.status() == StatusCode::OK {
+                    return hub;
+                }
+            }
+            let log =
+                std::fs::read_to_string(hub._data_dir.path().join("hub.log")).unwrap_or_default();
+            assert!(Instant::now() < end, "the child hub did not come up: {log}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    peak = peak.max(rss_bytes().saturating_sub(baseline));
-    (size, peak)
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        let mut res = match body {
+            Some(b) => req.send_json(b).await.expect("request sent"),
+            None => req.send().await.expect("request sent"),
+        };
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+        (
+            res.status(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Registers and logs in a user: (id, access token).
+    async fn user(&self, email: &str) -> (String, String) {
+        let password = "correct horse battery";
+        let (status, body) = self
+            .send(
+                "POST",
+                "/api/auth/register",
+                "",
+                Some(&json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["user"]["id"].as_str().unwrap().to_owned();
+        let (status, body) = self
+            .send(
+                "POST",
+                "/api/auth/login",
+                "",
+                Some(&json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (id, body["access_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn summary(&self, token: &str, query: &str) -> Value {
+        let (status, body) = self
+            .send(
+                "GET",
+                &format!("/api/analytics/summary{query}"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Downloads `path` chunk by chunk without keeping it; returns the size
+    /// and the largest growth of the hub's RSS over `baseline` seen meanwhile.
+    async fn stream_download(&self, path: &str, token: &str, baseline: u64) -> (u64, u64) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .expect("export starts");
+        assert_eq!(res.status(), StatusCode::OK);
+        let (mut size, mut peak, mut next_sample) = (0u64, 0u64, 0u64);
+        while let Some(chunk) = res.next().await {
+            size += chunk.expect("export chunk").len() as u64;
+            if size >= next_sample {
+                peak = peak.max(rss_bytes(self.pid()).saturating_sub(baseline));
+                next_sample = size + 1024 * 1024;
+            }
+        }
+        peak = peak.max(rss_bytes(self.pid()).saturating_sub(baseline));
+        (size, peak)
+    }
+}
+
+impl Drop for ChildHub {
+    fn drop(&mut self) {
+        // Ours to end: the child started above, by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Activities in the large export. Set `HUB_LARGE_EXPORT` to try another size.
 const LARGE_EXPORT_DEFAULT: usize = 200_000;
+/// Activities per bulk import request: 500 of these fit the 256 KiB body limit.
+const LARGE_IMPORT_CHUNK: usize = 500;
 
 #[actix_web::test]
 async fn large_exports_stream_with_flat_memory() {
-    let app = spawn_app().await;
-    let (user, token, _) = app.user("large@example.com").await;
+    // Loads both cores for a while: not alongside another heavy test.
+    let _heavy = HEAVY_TEST.lock().await;
+    let hub = ChildHub::start().await;
+    let (user, token) = hub.user("large@example.com").await;
     let total: usize = std::env::var("HUB_LARGE_EXPORT")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -1139,7 +1274,7 @@ async fn large_exports_stream_with_flat_memory() {
     let first = now - span;
     let step_ms = span.num_milliseconds() / total as i64;
     let started = Instant::now();
-    let mut batch = Vec::with_capacity(500);
+    let mut batch = Vec::with_capacity(LARGE_IMPORT_CHUNK);
     for i in 0..total {
         batch.push(json!({
             "type": "outreach_sent",
@@ -1147,9 +1282,17 @@ async fn large_exports_stream_with_flat_memory() {
             "message": message,
             "created_at": rfc3339(first + chrono::Duration::milliseconds(i as i64 * step_ms)),
         }));
-        // 500 of these fit the 256 KiB body limit.
-        if batch.len() == 500 || i + 1 == total {
-            import_chunked(&app, &user, std::mem::take(&mut batch), 500).await;
+        if batch.len() == LARGE_IMPORT_CHUNK || i + 1 == total {
+            let activities = std::mem::take(&mut batch);
+            let (status, body) = hub
+                .send(
+                    "POST",
+                    "/api/activities/bulk",
+                    SERVICE_KEY,
+                    Some(&json!({"user_id": user, "activities": activities})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
         }
     }
     let imported_in = started.elapsed();
@@ -1161,34 +1304,39 @@ async fn large_exports_stream_with_flat_memory() {
         rfc3339(first - chrono::Duration::hours(1)),
         rfc3339(now + chrono::Duration::hours(1))
     );
-    let all = summary(&app, &token, &format!("?{range}")).await;
+    let all = hub.summary(&token, &format!("?{range}")).await;
     assert_eq!(all["granularity"], "month");
     assert_eq!(metric(&all, "outreach_sent")["total"], total);
-    let started = Instant::now();
-    let year = summary(&app, &token, "?time_range=year").await;
-    let summary_in = started.elapsed();
-    let sent = metric(&year, "outreach_sent");
-    let both = sent["total"].as_u64().unwrap() + sent["previous_total"].as_u64().unwrap();
-    assert!(
-        both > total as u64 * 9 / 10,
-        "{both} of {total} in this year and the last"
-    );
+    let mut timings = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let year = hub.summary(&token, "?time_range=year").await;
+        timings.push(started.elapsed());
+        let sent = metric(&year, "outreach_sent");
+        let both = sent["total"].as_u64().unwrap() + sent["previous_total"].as_u64().unwrap();
+        assert!(
+            both > total as u64 * 9 / 10,
+            "{both} of {total} in this year and the last"
+        );
+    }
+    timings.sort();
 
     let mut report = Vec::new();
     let mut csv_size = 0;
     for format in ["csv", "xlsx"] {
-        let baseline = rss_bytes();
+        let baseline = rss_bytes(hub.pid());
         let started = Instant::now();
-        let (size, growth) = stream_download(
-            &app,
-            &format!("/api/analytics/export?format={format}&data=activities&{range}"),
-            &token,
-            baseline,
-        )
-        .await;
+        let (size, growth) = hub
+            .stream_download(
+                &format!("/api/analytics/export?format={format}&data=activities&{range}"),
+                &token,
+                baseline,
+            )
+            .await;
         report.push(format!(
-            "{format}: {size} bytes in {:?}, RSS growth {} KiB",
+            "{format}: {size} bytes in {:?}, hub RSS {} KiB before, growth {} KiB",
             started.elapsed(),
+            baseline / 1024,
             growth / 1024
         ));
         if format == "csv" {
@@ -1202,11 +1350,13 @@ async fn large_exports_stream_with_flat_memory() {
         // at least the CSV's size; streaming keeps it to pages and buffers.
         assert!(
             growth < csv_size / 4,
-            "{format}: RSS grew by {growth} bytes exporting {total} activities ({size} bytes)"
+            "{format}: the hub's RSS grew by {growth} bytes exporting {total} activities ({size} bytes)"
         );
     }
     eprintln!(
-        "large export of {total} activities: imported in {imported_in:?}; year summary in {summary_in:?}; {}",
+        "large export of {total} activities: imported in {imported_in:?}; year summary (median of 5, \
+         over HTTP, debug build) {:?}; {}",
+        timings[2],
         report.join("; ")
     );
 }

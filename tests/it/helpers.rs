@@ -20,6 +20,11 @@ pub const SERVICE_KEY: &str = "hubk_test-service-key";
 /// How long any wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// Held for their whole run by tests that measure memory or load the machine
+/// hard, so two of them never overlap: tests run in parallel in this one
+/// process, and one test's load skews another's RSS measurement.
+pub static HEAVY_TEST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub fn test_settings(data_dir: &Path) -> Settings {
     use sha2::Digest;
     let entry = format!("sha256:{}", hex::encode(sha2::Sha256::digest(SERVICE_KEY)));
