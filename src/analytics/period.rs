@@ -33,7 +33,9 @@
 //!   falls inside a UTC hour, and that hour counts wholly in the bucket where
 //!   it starts (an error of at most 45 minutes at the boundary).
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use hub_core::analytics::{HourlyCounts, MetricCounts};
 use serde::Serialize;
@@ -249,7 +251,9 @@ pub fn floor(granularity: Granularity, tz: Tz, t: DateTime<Utc>) -> Option<DateT
         // Minus the local minutes and seconds, with the offset in force at `t`:
         // during a repeated (fall-back) hour this stays in the right one.
         Granularity::Hour => {
-            let into_hour = local.naive_local() - local.naive_local().with_minute0_second0()?;
+            let into_hour = Duration::minutes(i64::from(local.minute()))
+                + Duration::seconds(i64::from(local.second()))
+                + Duration::nanoseconds(i64::from(local.nanosecond()));
             Some(t - into_hour)
         }
         Granularity::Day => start_of_day(tz, local.date_naive()),
@@ -295,17 +299,6 @@ fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
         LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
         LocalResult::None => None,
-    }
-}
-
-/// `with_minute(0)` and `with_second(0)` and no fraction, in one call.
-trait TruncateToHour: Sized {
-    fn with_minute0_second0(&self) -> Option<Self>;
-}
-
-impl TruncateToHour for NaiveDateTime {
-    fn with_minute0_second0(&self) -> Option<Self> {
-        self.date().and_hms_opt(chrono::Timelike::hour(self), 0, 0)
     }
 }
 

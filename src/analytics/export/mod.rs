@@ -30,12 +30,12 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use hub_core::model::Activity;
 use hub_core::store::ActivityScan;
-use hub_core::{ActivityId, Store, UserId};
+use hub_core::{Store, UserId};
 use tracing::error;
 
 use self::csv::Field;
 use self::xlsx::{Cell, XlsxStream};
-use super::{Number, Summary};
+use super::Summary;
 
 /// Activities read from the store per page.
 pub const PAGE_SIZE: usize = 1_000;
@@ -280,7 +280,7 @@ impl ActivityExport {
                     let Some(last) = page.last() else {
                         continue;
                     };
-                    self.scan.after = Some(ActivityId(last.id.0.clone()));
+                    self.scan.after = Some(last.id.clone());
                     self.rows += page.len() as u64;
                     let bytes = self.encoder.page(&page)?;
                     if !bytes.is_empty() {
@@ -385,7 +385,7 @@ pub fn metrics_file(summary: &Summary, format: Format, now: DateTime<Utc>) -> io
                         summary
                             .metrics
                             .iter()
-                            .map(|m| Cell::Number(number(m.data_points[i].value))),
+                            .map(|m| Cell::Number(m.data_points[i].value.as_f64())),
                     )
                     .collect();
                 book.row(&cells)?;
@@ -394,10 +394,6 @@ pub fn metrics_file(summary: &Summary, format: Format, now: DateTime<Utc>) -> io
             Ok(book.take_output())
         }
     }
-}
-
-fn number(n: Number) -> f64 {
-    n.as_f64()
 }
 
 /// Bucket starts of a summary (from its first metric: all share them).
