@@ -1258,8 +1258,8 @@ const LARGE_IMPORT_CHUNK: usize = 500;
 
 #[actix_web::test]
 async fn large_exports_stream_with_flat_memory() {
-    // Loads both cores for a while: not alongside another heavy test.
-    let _heavy = HEAVY_TEST.lock().await;
+    // Its hub is a child process, but its load counts: not while a test runs alone.
+    let _gate = shared().await;
     let hub = ChildHub::start().await;
     let (user, token) = hub.user("large@example.com").await;
     let total: usize = std::env::var("HUB_LARGE_EXPORT")

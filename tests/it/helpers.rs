@@ -20,10 +20,92 @@ pub const SERVICE_KEY: &str = "hubk_test-service-key";
 /// How long any wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
-/// Held for their whole run by tests that measure memory or load the machine
-/// hard, so two of them never overlap: tests run in parallel in this one
-/// process, and one test's load skews another's RSS measurement.
-pub static HEAVY_TEST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Who is running hubs in this process. Tests run in parallel threads of one
+/// process and share its RSS, so a test that measures RSS must run alone:
+/// it takes the gate exclusively ([`run_alone`]), which waits until no other
+/// test holds a hub and keeps new ones out until it is done. Every hub
+/// started by [`start`] holds it shared, as does anything else that loads the
+/// process ([`shared`]). Waiting exclusives do not block new shared holders
+/// (so a test holding two hubs cannot deadlock); an exclusive test simply
+/// runs once the others are done.
+struct Gate {
+    /// Shared holders alive.
+    active: usize,
+    /// An exclusive holder is running.
+    exclusive: bool,
+}
+
+static GATE: std::sync::Mutex<Gate> = std::sync::Mutex::new(Gate {
+    active: 0,
+    exclusive: false,
+});
+/// How often a waiter looks at the gate again.
+const GATE_POLL: Duration = Duration::from_millis(10);
+
+thread_local! {
+    /// This test thread holds the gate exclusively: its own hubs pass.
+    static ALONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn gate() -> std::sync::MutexGuard<'static, Gate> {
+    GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A shared hold on the gate; released on drop.
+pub struct SharedGuard {
+    counted: bool,
+}
+
+impl Drop for SharedGuard {
+    fn drop(&mut self) {
+        if self.counted {
+            gate().active -= 1;
+        }
+    }
+}
+
+/// Holds the gate shared (no-op inside a test that runs alone).
+pub async fn shared() -> SharedGuard {
+    if ALONE.with(|a| a.get()) {
+        return SharedGuard { counted: false };
+    }
+    loop {
+        {
+            let mut g = gate();
+            if !g.exclusive {
+                g.active += 1;
+                return SharedGuard { counted: true };
+            }
+        }
+        tokio::time::sleep(GATE_POLL).await;
+    }
+}
+
+/// An exclusive hold on the gate; released on drop.
+pub struct AloneGuard;
+
+impl Drop for AloneGuard {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+        gate().exclusive = false;
+    }
+}
+
+/// Waits until no other test runs a hub in this process, then keeps them
+/// out until the guard is dropped. For tests that measure this process's RSS.
+pub async fn run_alone() -> AloneGuard {
+    loop {
+        {
+            let mut g = gate();
+            if !g.exclusive && g.active == 0 {
+                g.exclusive = true;
+                ALONE.with(|a| a.set(true));
+                return AloneGuard;
+            }
+        }
+        tokio::time::sleep(GATE_POLL).await;
+    }
+}
 
 pub fn test_settings(data_dir: &Path) -> Settings {
     use sha2::Digest;
@@ -55,6 +137,8 @@ pub struct TestApp {
     thread: Option<std::thread::JoinHandle<()>>,
     /// Kept so the data dir lives as long as the app (unless a test took it).
     _data_dir: Option<tempfile::TempDir>,
+    /// This hub's shared hold on the process (see [`run_alone`]).
+    _gate: SharedGuard,
 }
 
 fn init_logs() {
@@ -77,6 +161,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a hub with exactly these settings (the caller owns the data dir).
 pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> TestApp {
     init_logs();
+    let gate = shared().await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -93,6 +178,7 @@ pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> T
         handle,
         thread: Some(thread),
         _data_dir: data_dir,
+        _gate: gate,
     }
 }
 

@@ -353,8 +353,8 @@ fn rss_bytes() -> u64 {
 
 #[actix_web::test]
 async fn slow_consumer_is_cut_off_and_resumes_without_loss() {
-    // Measures this process's RSS: not while another heavy test runs.
-    let _heavy = HEAVY_TEST.lock().await;
+    // Measures this process's RSS: only with no other test's hub in it.
+    let _alone = run_alone().await;
     let app = spawn_app_with(|s| {
         s.websocket.max_queued_frames = 64;
         s.websocket.history_size = 10_000;
