@@ -1,5 +1,6 @@
 //! AI Clone Hub: the HTTP layer and process wiring. See `ARCHITECTURE.md`.
 
+pub mod analytics;
 pub mod auth;
 pub mod config;
 pub mod error;

@@ -14,7 +14,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "AI Clone Hub",
-        description = "Real-time and integration backbone of AI Clone: activities, tasks, live WebSocket feed, webhooks.\n\n\
+        description = "Real-time and integration backbone of AI Clone: activities, tasks, live WebSocket feed, webhooks, analytics.\n\n\
             Errors are always `{\"code\", \"message\"}` (plus `fields` on 422). Times are RFC 3339 UTC.",
     ),
     paths(
@@ -24,9 +24,13 @@ use crate::routes;
         routes::auth::logout,
         routes::auth::me,
         routes::activities::create_activity,
+        routes::activities::bulk_create,
         routes::activities::list_activities,
         routes::activities::get_activity,
         routes::activities::broadcast,
+        routes::analytics::summary,
+        routes::analytics::export_get,
+        routes::analytics::export_post,
         routes::tasks::create_task,
         routes::tasks::update_task,
         routes::tasks::get_task,
@@ -54,6 +58,7 @@ use crate::routes;
     tags(
         (name = "auth", description = "Register, log in, rotate tokens"),
         (name = "activities", description = "Events published by workers and the frontend"),
+        (name = "analytics", description = "Summaries with trends, and CSV / JSON / XLSX exports"),
         (name = "tasks", description = "Long-running work with live progress"),
         (name = "webhooks", description = "Signed deliveries of activities to external receivers (Standard Webhooks)"),
         (name = "websocket", description = "The live feed"),

@@ -5,6 +5,7 @@
 //! (`hub-actors`) and the storage back-ends all depend on it, so it is the one
 //! place where a type that crosses those boundaries is defined.
 
+pub mod analytics;
 pub mod events;
 pub mod ids;
 pub mod metrics;

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::analytics::HourlyCounts;
 use crate::ids::{ActivityId, DeliveryId, TaskId, UserId, WebhookId};
 use crate::model::{
     Activity, ActivityType, IdempotencyKey, NewActivity, Task, TaskKind, TaskStatus, User,
@@ -83,6 +84,22 @@ pub struct ActivityQuery {
     pub limit: usize,
 }
 
+/// A forward walk over one user's activities in id order (oldest first), one
+/// page per call: what exports stream from. Resuming after the last id of the
+/// previous page (keyset pagination) keeps every page as cheap as the first.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityScan {
+    /// Only these types; empty means every type.
+    pub kinds: Vec<ActivityType>,
+    /// Only activities created at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only activities created before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only activities with a greater id (the last id of the previous page).
+    pub after: Option<ActivityId>,
+    pub limit: usize,
+}
+
 /// Filters of the task list, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct TaskQuery {
@@ -157,6 +174,13 @@ pub trait Store: Send + Sync + 'static {
         activity: NewActivity,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<AppendOutcome, StoreError>;
+    /// Durably appends several activities of any users as one atomic step
+    /// (all stored, or none), in order, each counted in analytics like a
+    /// single append. No idempotency keys: this is the bulk import path.
+    async fn append_activities(
+        &self,
+        activities: Vec<NewActivity>,
+    ) -> Result<Vec<Activity>, StoreError>;
     /// One activity by id, whoever owns it (callers check ownership).
     async fn activity(&self, id: &ActivityId) -> Result<Option<Activity>, StoreError>;
     async fn list_activities(
@@ -164,6 +188,12 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         query: ActivityQuery,
     ) -> Result<Page<Activity>, StoreError>;
+    /// One page of `user`'s activities in id order, oldest first (exports).
+    async fn scan_activities(
+        &self,
+        user: &UserId,
+        scan: ActivityScan,
+    ) -> Result<Vec<Activity>, StoreError>;
     /// The resume history after `after`, bounded by `window`.
     async fn replay_after(
         &self,
@@ -268,6 +298,18 @@ pub trait Store: Send + Sync + 'static {
         attempt: DeliveryAttempt,
         endpoint: EndpointUpdate,
     ) -> Result<(), StoreError>;
+
+    /// The analytics counters of `user` for every UTC hour that starts in
+    /// `[from, to)`, oldest first. Every append (single, bulk, or the
+    /// `task_completed` activity of a task update) increments them in the same
+    /// atomic step that stores the activity, bucketed by the activity's
+    /// `created_at`. Hours in which nothing was counted may be left out.
+    async fn hourly_counts(
+        &self,
+        user: &UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<HourlyCounts>, StoreError>;
 
     /// Flushes pending writes; called on shutdown.
     async fn flush(&self) -> Result<(), StoreError>;

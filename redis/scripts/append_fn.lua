@@ -8,7 +8,9 @@
 --
 -- a: {p = key prefix, user, kind, tail = activity JSON after its id value,
 --     history = stream length, ts = RFC 3339 time, created = µs,
---     dbase = random delivery id suffix, origin = node id}
+--     dbase = random delivery id suffix, origin = node id,
+--     hour = UTC hours since the epoch, metrics = indexes of the analytics
+--     metrics it counts for ('' for none, e.g. '2,7'), nmetrics = how many}
 -- Returns the sequence number, the JSON and a flat list {delivery, webhook, ...}.
 local function append_activity(a)
   local p, user, kind = a.p, a.user, a.kind
@@ -21,6 +23,28 @@ local function append_activity(a)
   redis.call('XADD', p .. 'hist:' .. user, 'MAXLEN', a.history, '0-' .. seq, 'a', json)
   local frame = '{"type":"event","id":"' .. id .. '","event":"' .. kind .. '","data":' .. json .. '}'
   redis.call('PUBLISH', p .. 'ch:user:' .. user, 'e|' .. seq .. '|' .. kind .. '|' .. frame)
+  -- Analytics: one counter string per user and UTC hour ('c0,c1,...'), in
+  -- hashes of 512 hours each so a year's summary reads ~18 hashes.
+  if a.metrics ~= '' then
+    local key = p .. 'an:' .. user .. ':' .. math.floor(tonumber(a.hour) / 512)
+    local counts = {}
+    for i = 1, tonumber(a.nmetrics) do
+      counts[i] = 0
+    end
+    local current = redis.call('HGET', key, a.hour)
+    if current then
+      local i = 1
+      for v in string.gmatch(current, '[^,]+') do
+        counts[i] = tonumber(v)
+        i = i + 1
+      end
+    end
+    for m in string.gmatch(a.metrics, '[^,]+') do
+      local i = tonumber(m) + 1
+      counts[i] = counts[i] + 1
+    end
+    redis.call('HSET', key, a.hour, table.concat(counts, ','))
+  end
   local deliveries = {}
   local hooks = redis.call('HGETALL', p .. 'whactive:' .. user)
   local body = nil

@@ -19,9 +19,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use hub_core::analytics::{metrics_of, CountedMetric, HourlyCounts, MetricCounts};
 use hub_core::ids::{ActivityId, TaskId, UserId};
 use hub_core::ids::{DeliveryId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
+use hub_core::store::ActivityScan;
 use hub_core::store::{
     ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord, Replay,
     RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
@@ -58,6 +60,7 @@ struct Scripts {
     create_user: Script,
     rotate_refresh: Script,
     webhook: Script,
+    append_many: Script,
 }
 
 impl Scripts {
@@ -73,6 +76,10 @@ impl Scripts {
             )),
             create_user: Script::new(include_str!("../scripts/create_user.lua")),
             rotate_refresh: Script::new(include_str!("../scripts/rotate_refresh.lua")),
+            append_many: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../scripts/append_many.lua")
+            )),
             webhook: Script::new(&format!(
                 "{WEBHOOK_FN}\n{}",
                 include_str!("../scripts/webhook.lua")
@@ -134,6 +141,22 @@ fn from_micros(us: i64) -> DateTime<Utc> {
 
 fn parse_activity(json: &str) -> Result<Activity, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Internal(format!("bad activity JSON: {e}")))
+}
+
+/// Hours per analytics counter hash (must match `append_fn.lua`).
+const HOURS_PER_COUNTER_HASH: i64 = 512;
+const MICROS_PER_HOUR: i64 = 3_600 * 1_000_000;
+
+/// The UTC hour (since the epoch) an activity is counted in, and the indexes
+/// of the metrics it counts for, as the append function takes them.
+fn counter_args(a: &NewActivity) -> (i64, String) {
+    let hour = micros(a.created_at).div_euclid(MICROS_PER_HOUR);
+    let metrics = metrics_of(a.kind, &a.metadata)
+        .iter()
+        .map(|m| m.index().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (hour, metrics)
 }
 
 /// The activity's JSON after its id value: the script prepends `{"id":"<id>`.
@@ -294,6 +317,7 @@ impl RedisStore {
             ),
             None => ("", String::new(), String::new(), 0),
         };
+        let (hour, metrics) = activity.map(counter_args).unwrap_or_default();
         let reply: Vec<String> = self
             .scripts
             .task_save
@@ -311,6 +335,9 @@ impl RedisStore {
             .arg(created)
             .arg(Self::delivery_base())
             .arg(&self.node_id)
+            .arg(hour)
+            .arg(metrics)
+            .arg(CountedMetric::COUNT)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -494,6 +521,7 @@ impl Store for RedisStore {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<AppendOutcome, StoreError> {
         let tail = activity_tail(&activity)?;
+        let (hour, metrics) = counter_args(&activity);
         let (key, fingerprint) = idempotency
             .map(|i| (i.key, i.fingerprint))
             .unwrap_or_default();
@@ -512,6 +540,9 @@ impl Store for RedisStore {
             .arg(micros(activity.created_at))
             .arg(Self::delivery_base())
             .arg(&self.node_id)
+            .arg(hour)
+            .arg(metrics)
+            .arg(CountedMetric::COUNT)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -528,6 +559,129 @@ impl Store for RedisStore {
                 "append script answered {other:?}"
             ))),
         }
+    }
+
+    async fn append_activities(
+        &self,
+        activities: Vec<NewActivity>,
+    ) -> Result<Vec<Activity>, StoreError> {
+        if activities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.scripts.append_many.prepare_invoke();
+        inv.arg(&self.prefix)
+            .arg(self.history_size)
+            .arg(&self.node_id)
+            .arg(CountedMetric::COUNT);
+        for a in &activities {
+            let (hour, metrics) = counter_args(a);
+            inv.arg(a.user_id.as_str())
+                .arg(a.kind.as_str())
+                .arg(activity_tail(a)?)
+                .arg(hub_core::time::format(&a.created_at))
+                .arg(micros(a.created_at))
+                .arg(Self::delivery_base())
+                .arg(hour)
+                .arg(metrics);
+        }
+        let reply: Vec<String> = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut stored = Vec::with_capacity(activities.len());
+        for pair in reply.chunks(2) {
+            let activity = parse_activity(&pair[0])?;
+            self.sink.activity_committed(&activity);
+            let deliveries: Vec<String> = pair
+                .get(1)
+                .filter(|d| !d.is_empty())
+                .map(|d| d.split(',').map(str::to_owned).collect())
+                .unwrap_or_default();
+            self.announce(&activity, &deliveries);
+            stored.push(activity);
+        }
+        Ok(stored)
+    }
+
+    async fn scan_activities(
+        &self,
+        user: &UserId,
+        scan: ActivityScan,
+    ) -> Result<Vec<Activity>, StoreError> {
+        let index = self.key(&format!("acts:{user}"));
+        let mut min = match scan.after.as_ref().and_then(ActivityId::seq) {
+            Some(after) => format!("({after}"),
+            None => "-inf".to_owned(),
+        };
+        let mut items = Vec::new();
+        while items.len() < scan.limit {
+            let seqs: Vec<i64> = self
+                .conn()
+                .zrangebyscore_limit(&index, &min, "+inf", 0, SCAN_CHUNK)
+                .await
+                .map_err(unavailable)?;
+            let Some(last) = seqs.last().copied() else {
+                break;
+            };
+            for a in self.activities_by_seq(&seqs).await? {
+                let kind_ok = scan.kinds.is_empty() || scan.kinds.contains(&a.kind);
+                let since_ok = scan.since.is_none_or(|s| a.created_at >= s);
+                let until_ok = scan.until.is_none_or(|u| a.created_at < u);
+                if kind_ok && since_ok && until_ok && items.len() < scan.limit {
+                    items.push(a);
+                }
+            }
+            if (seqs.len() as isize) < SCAN_CHUNK {
+                break;
+            }
+            min = format!("({last}");
+        }
+        Ok(items)
+    }
+
+    async fn hourly_counts(
+        &self,
+        user: &UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<HourlyCounts>, StoreError> {
+        // Hours that start in [from, to).
+        let ceil = |t: DateTime<Utc>| {
+            let us = micros(t);
+            us.div_euclid(MICROS_PER_HOUR) + i64::from(us.rem_euclid(MICROS_PER_HOUR) != 0)
+        };
+        let (first, end) = (ceil(from), ceil(to));
+        if end <= first {
+            return Ok(Vec::new());
+        }
+        let chunks: Vec<i64> = (first.div_euclid(HOURS_PER_COUNTER_HASH)
+            ..=(end - 1).div_euclid(HOURS_PER_COUNTER_HASH))
+            .collect();
+        let mut pipe = redis::pipe();
+        for chunk in &chunks {
+            pipe.hgetall(self.key(&format!("an:{user}:{chunk}")));
+        }
+        let hashes: Vec<HashMap<i64, String>> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let mut rows: Vec<HourlyCounts> = hashes
+            .into_iter()
+            .flatten()
+            .filter(|(hour, _)| (first..end).contains(hour))
+            .map(|(hour, csv)| {
+                let mut counts = MetricCounts::default();
+                for (slot, v) in counts.0.iter_mut().zip(csv.split(',')) {
+                    *slot = v.parse().unwrap_or(0);
+                }
+                HourlyCounts {
+                    hour_start: from_micros(hour * MICROS_PER_HOUR),
+                    counts,
+                }
+            })
+            .collect();
+        rows.sort_by_key(|r| r.hour_start);
+        Ok(rows)
     }
 
     async fn activity(&self, id: &ActivityId) -> Result<Option<Activity>, StoreError> {

@@ -5,7 +5,7 @@
 //! The 201 therefore means "durably stored and on its way".
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use hub_core::model::{Activity, ActivityType, IdempotencyKey, NewActivity};
 use hub_core::store::{ActivityQuery, AppendOutcome};
 use hub_core::{ActivityId, UserId};
@@ -22,6 +22,11 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_MESSAGE_CHARS: usize = 5_000;
 const MAX_LINK_LEN: usize = 2_048;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// How far in the future a back-dated `created_at` may be: room for a
+/// worker's clock running ahead, not for scheduling events.
+const MAX_CREATED_AT_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+/// Activities one bulk import may carry (the body limit still applies).
+pub const MAX_BULK_ACTIVITIES: usize = 1_000;
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 200;
 
@@ -39,6 +44,52 @@ pub struct CreateActivity {
     pub link: Option<String>,
     /// Service keys name the user; user tokens may only name themselves.
     pub user_id: Option<String>,
+    /// Service keys only (a user token sending it gets 403): when the event
+    /// happened, for imports and back-filled history. RFC 3339, kept to the
+    /// millisecond, from 1970 up to 5 minutes ahead of the hub's clock;
+    /// analytics count the activity in the hour of this time. Default: now.
+    #[serde(
+        default,
+        with = "hub_core::time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// One activity of a bulk import.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    #[serde(rename = "type")]
+    pub kind: ActivityType,
+    pub title: String,
+    pub message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    pub link: Option<String>,
+    /// As in a single create; default now.
+    #[serde(default, with = "hub_core::time::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/activities/bulk`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkCreate {
+    /// The user every activity belongs to.
+    pub user_id: String,
+    /// 1 to 1,000 activities, stored in this order.
+    pub activities: Vec<BulkItem>,
+}
+
+/// What a bulk import stored.
+#[derive(Serialize, ToSchema)]
+pub struct BulkCreated {
+    pub created: usize,
+    /// Ids of the stored activities, in the order given.
+    pub ids: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -136,14 +187,46 @@ pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
 }
 
 fn validate(body: &CreateActivity) -> Vec<FieldError> {
+    validate_fields(
+        "",
+        &body.title,
+        body.message.as_deref(),
+        body.metadata.as_ref(),
+        body.link.as_deref(),
+        body.created_at,
+    )
+}
+
+/// The field rules of an activity; `prefix` names where it sits in the body.
+fn validate_fields(
+    prefix: &str,
+    title: &str,
+    message: Option<&str>,
+    metadata: Option<&serde_json::Value>,
+    link: Option<&str>,
+    created_at: Option<DateTime<Utc>>,
+) -> Vec<FieldError> {
     let mut fields = Vec::new();
     let mut bad = |field: &str, message: String| {
         fields.push(FieldError {
-            field: field.into(),
+            field: format!("{prefix}{field}"),
             message,
         })
     };
-    let title = body.title.trim();
+    if let Some(t) = created_at {
+        if t < DateTime::<Utc>::UNIX_EPOCH {
+            bad("created_at", "must not be before 1970".into());
+        } else if t > Utc::now() + MAX_CREATED_AT_SKEW {
+            bad(
+                "created_at",
+                format!(
+                    "must not be more than {} minutes in the future",
+                    MAX_CREATED_AT_SKEW.num_minutes()
+                ),
+            );
+        }
+    }
+    let title = title.trim();
     if title.is_empty() {
         bad("title", "must not be empty".into());
     } else if title.chars().count() > MAX_TITLE_CHARS {
@@ -152,20 +235,16 @@ fn validate(body: &CreateActivity) -> Vec<FieldError> {
             format!("must be at most {MAX_TITLE_CHARS} characters"),
         );
     }
-    if body
-        .message
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS)
-    {
+    if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         bad(
             "message",
             format!("must be at most {MAX_MESSAGE_CHARS} characters"),
         );
     }
-    if body.metadata.as_ref().is_some_and(|m| !m.is_object()) {
+    if metadata.is_some_and(|m| !m.is_object()) {
         bad("metadata", "must be a JSON object".into());
     }
-    if let Some(link) = &body.link {
+    if let Some(link) = link {
         let ok = link.len() <= MAX_LINK_LEN
             && (link.starts_with("https://")
                 || link.starts_with("http://")
@@ -178,6 +257,10 @@ fn validate(body: &CreateActivity) -> Vec<FieldError> {
 }
 
 /// Publish an activity: stored durably, then pushed to the user's sessions.
+///
+/// Service keys may back-date it with `created_at` (imports, history,
+/// tests); analytics count it in the hour of that time. A user token that
+/// sends `created_at` gets 403 `service_key_required`.
 #[utoipa::path(
     post, path = "/api/activities", tag = "activities",
     request_body = CreateActivity,
@@ -185,6 +268,7 @@ fn validate(body: &CreateActivity) -> Vec<FieldError> {
     security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
     responses(
         (status = 201, description = "Stored", body = Activity),
+        (status = 403, description = "created_at sent with a user token, or another user's user_id", body = crate::error::ErrorBody),
         (status = 404, description = "Unknown user_id", body = crate::error::ErrorBody),
         (status = 409, description = "Idempotency key reused with another body", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid fields", body = crate::error::ErrorBody),
@@ -197,6 +281,12 @@ pub async fn create_activity(
     req: HttpRequest,
     Json(body): Json<CreateActivity>,
 ) -> ApiResult<HttpResponse> {
+    if body.created_at.is_some() && !caller.is_service() {
+        return Err(ApiError::forbidden(
+            "service_key_required",
+            "Only service keys may set created_at (back-dated activities).",
+        ));
+    }
     let fields = validate(&body);
     if !fields.is_empty() {
         return Err(ApiError::validation(fields));
@@ -210,7 +300,9 @@ pub async fn create_activity(
         message: body.message,
         metadata: body.metadata.unwrap_or_else(|| serde_json::json!({})),
         link: body.link,
-        created_at: hub_core::time::now(),
+        created_at: body
+            .created_at
+            .map_or_else(hub_core::time::now, |t| t.trunc_subsecs(3)),
     };
     match state.store.append_activity(new, idempotency).await? {
         AppendOutcome::Created(activity) => Ok(HttpResponse::Created().json(activity)),
@@ -222,6 +314,90 @@ pub async fn create_activity(
             "This Idempotency-Key was used with a different request body.",
         )),
     }
+}
+
+/// Import up to 1,000 activities of one user at once (service keys only).
+///
+/// All are stored in one atomic step, in the order given, or none is (any
+/// invalid item fails the whole request with 422 naming it, such as
+/// `activities[3].title`). Each is then pushed, counted and delivered exactly
+/// like a single create. `created_at` back-dates an item. `Idempotency-Key`
+/// is not supported here (422): an import retried after an unknown outcome
+/// should check what the user's activity list holds.
+#[utoipa::path(
+    post, path = "/api/activities/bulk", tag = "activities",
+    request_body = BulkCreate,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "All stored", body = BulkCreated),
+        (status = 403, description = "Not a service key", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown user_id", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid fields, or 0 or more than 1,000 activities", body = crate::error::ErrorBody),
+    )
+)]
+#[post("/activities/bulk")]
+pub async fn bulk_create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Json(body): Json<BulkCreate>,
+) -> ApiResult<HttpResponse> {
+    if !caller.is_service() {
+        return Err(ApiError::forbidden(
+            "service_key_required",
+            "Only service keys may import activities in bulk.",
+        ));
+    }
+    if req.headers().contains_key("idempotency-key") {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "is not supported on bulk imports",
+        ));
+    }
+    if body.activities.is_empty() || body.activities.len() > MAX_BULK_ACTIVITIES {
+        return Err(ApiError::field(
+            "activities",
+            format!("must hold 1 to {MAX_BULK_ACTIVITIES} activities"),
+        ));
+    }
+    let fields: Vec<FieldError> = body
+        .activities
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            validate_fields(
+                &format!("activities[{i}]."),
+                &a.title,
+                a.message.as_deref(),
+                a.metadata.as_ref(),
+                a.link.as_deref(),
+                a.created_at,
+            )
+        })
+        .collect();
+    if !fields.is_empty() {
+        return Err(ApiError::validation(fields));
+    }
+    let user = target_user(&state, &caller, Some(body.user_id)).await?;
+    let now = hub_core::time::now();
+    let new: Vec<NewActivity> = body
+        .activities
+        .into_iter()
+        .map(|a| NewActivity {
+            user_id: user.clone(),
+            kind: a.kind,
+            title: a.title.trim().to_owned(),
+            message: a.message,
+            metadata: a.metadata.unwrap_or_else(|| serde_json::json!({})),
+            link: a.link,
+            created_at: a.created_at.map_or(now, |t| t.trunc_subsecs(3)),
+        })
+        .collect();
+    let stored = state.store.append_activities(new).await?;
+    Ok(HttpResponse::Created().json(BulkCreated {
+        created: stored.len(),
+        ids: stored.into_iter().map(|a| a.id.0).collect(),
+    }))
 }
 
 fn idempotency_key(req: &HttpRequest, body: &CreateActivity) -> ApiResult<Option<IdempotencyKey>> {

@@ -1,6 +1,7 @@
 //! HTTP routes, one file per resource.
 
 pub mod activities;
+pub mod analytics;
 pub mod auth;
 pub mod docs;
 pub mod health;
@@ -25,9 +26,13 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(auth::logout)
         .service(auth::me)
         .service(activities::create_activity)
+        .service(activities::bulk_create)
         .service(activities::list_activities)
         .service(activities::get_activity)
         .service(activities::broadcast)
+        .service(analytics::summary)
+        .service(analytics::export_get)
+        .service(analytics::export_post)
         .service(tasks::create_task)
         .service(tasks::list_tasks)
         .service(tasks::get_task)

@@ -19,7 +19,11 @@ async fn openapi_documents_every_route() {
         ("/api/activities", "post"),
         ("/api/activities", "get"),
         ("/api/activities/{id}", "get"),
+        ("/api/activities/bulk", "post"),
         ("/api/broadcast", "post"),
+        ("/api/analytics/summary", "get"),
+        ("/api/analytics/export", "get"),
+        ("/api/analytics/export", "post"),
         ("/api/tasks", "post"),
         ("/api/tasks", "get"),
         ("/api/tasks/{id}", "get"),
@@ -36,7 +40,14 @@ async fn openapi_documents_every_route() {
     }
     let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"];
     assert_eq!(flow["tokenUrl"], "/api/auth/login");
-    for schema in ["Activity", "Task", "User", "TokenPair", "ErrorBody"] {
+    for schema in [
+        "Activity",
+        "Task",
+        "User",
+        "TokenPair",
+        "ErrorBody",
+        "Summary",
+    ] {
         assert!(
             doc["components"]["schemas"].get(schema).is_some(),
             "{schema}"

@@ -6,6 +6,7 @@ mod helpers;
 mod receiver;
 
 mod activities;
+mod analytics;
 mod auth;
 mod cluster;
 mod docs;

@@ -236,7 +236,11 @@ impl WebhookRegistry {
                 .map(move |result, act, ctx| match result {
                     Ok((id, true)) => {
                         act.foreign.remove(&id);
-                        if !act.endpoints.contains_key(&id) {
+                        if act.endpoints.contains_key(&id) {
+                            // Started meanwhile (two reads raced to the lease):
+                            // keep the newer configuration of the two.
+                            act.apply(&id, Some(record), ctx);
+                        } else {
                             info!(webhook_id = %id, "took the webhook endpoint's lease");
                             act.start(record, ctx);
                         }
