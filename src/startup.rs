@@ -15,7 +15,7 @@ use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::ratelimit::RateLimitRegistry;
 use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
-use hub_actors::webhooks::registry::WebhookRegistry;
+use hub_actors::webhooks::registry::{DrainAll, WebhookRegistry};
 use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
 use hub_core::metrics::Metrics;
 use hub_core::store::HistoryWindow;
@@ -25,7 +25,7 @@ use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView, WebhookSlot};
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
 use hub_redis::webhooks::RedisLeases;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
@@ -73,6 +73,23 @@ pub struct Application {
     /// The thread the webhook actors run on, stopped before the store is
     /// flushed so no attempt writes after it.
     webhook_arbiter: actix::Arbiter,
+}
+
+/// Binds the listening socket with an explicit accept backlog. The standard
+/// library's `bind` uses 128, which a burst of WebSocket connects overflows:
+/// the kernel then drops SYNs and clients wait a second to retry. (The
+/// kernel caps it at `net.core.somaxconn`.)
+fn listen(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    })?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    Ok(socket.into())
 }
 
 /// What differs between the two modes.
@@ -260,13 +277,17 @@ impl Application {
             node_id,
         });
 
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{}",
-                    settings.server.host, settings.server.port
-                )
-            })?;
+        let listener = listen(
+            &settings.server.host,
+            settings.server.port,
+            settings.server.backlog,
+        )
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{}",
+                settings.server.host, settings.server.port
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let body_limit = settings.server.max_body_size;
         let app_state = state.clone();
@@ -344,8 +365,15 @@ impl Application {
                 server.await.context("server task")??;
             }
         }
-        // Attempts still running are cut short; their deliveries are still
-        // pending in the store and go out again at the next start.
+        // Webhook attempts under way finish (bounded); what is still pending
+        // stays in the store and goes out at the next start.
+        let bound = self.state.settings.server.shutdown_timeout.0;
+        match tokio::time::timeout(bound, self.state.webhooks.send(DrainAll)).await {
+            Ok(_) => info!("webhook attempts drained"),
+            Err(_) => {
+                warn!("webhook attempts still running at the shutdown bound; they will be retried")
+            }
+        }
         self.webhook_arbiter.stop();
         let arbiter = self.webhook_arbiter;
         tokio::task::spawn_blocking(move || arbiter.join())

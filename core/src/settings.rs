@@ -40,6 +40,8 @@ pub struct ServerSettings {
     pub max_body_size: usize,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// Accept queue length of the listening socket.
+    pub backlog: u32,
     /// Bound on graceful shutdown.
     pub shutdown_timeout: Dur,
 }

@@ -476,8 +476,12 @@ impl ChildHub {
     /// Starts the binary on `data_dir` with the test key and service key, plus
     /// `env`, and waits until `/health` answers.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> ChildHub {
+        Self::start_on(data_dir, free_port(), env).await
+    }
+
+    /// Like [`Self::start`], on a given port (a restart keeps its address).
+    pub async fn start_on(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> ChildHub {
         use sha2::Digest;
-        let port = free_port();
         let entry = format!("sha256:{}", hex::encode(sha2::Sha256::digest(SERVICE_KEY)));
         let log_path = data_dir.join(format!("hub-{port}.log"));
         std::fs::create_dir_all(data_dir).unwrap();

@@ -3,7 +3,10 @@
 use awc::http::StatusCode;
 use serde_json::json;
 
+use std::time::Duration;
+
 use crate::helpers::*;
+use crate::receiver::{Receiver, Reply};
 
 async fn metrics_text(base: &str) -> String {
     let mut res = awc::Client::default()
@@ -108,9 +111,26 @@ async fn metrics_move_and_parse() {
 #[actix_web::test]
 async fn sigterm_closes_sessions_with_1012_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut hub = ChildHub::start(dir.path(), &[("HUB__SERVER__SHUTDOWN_TIMEOUT", "3s")]).await;
+    let env = [
+        ("HUB__SERVER__SHUTDOWN_TIMEOUT", "3s"),
+        ("HUB__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
+    ];
+    let mut hub = ChildHub::start(dir.path(), &env).await;
     let app = Remote::new(hub.port);
     let (_, token, _) = app.user("term@example.com").await;
+    // A receiver that takes a second to answer: the attempt is in flight
+    // when the signal comes.
+    let receiver = Receiver::start().await;
+    receiver.set(Reply::Delay(Duration::from_millis(1000), 200));
+    let (status, hook) = app
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            &json!({"url": receiver.url("/slow")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
     let mut sessions = Vec::new();
     for _ in 0..3 {
         sessions.push(app.ws(&token, "").await);
@@ -121,6 +141,7 @@ async fn sigterm_closes_sessions_with_1012_and_loses_nothing() {
     for ws in &mut sessions {
         ws.next_of("event").await;
     }
+    receiver.wait_for(1).await;
 
     hub.signal("TERM");
     for ws in &mut sessions {
@@ -129,10 +150,12 @@ async fn sigterm_closes_sessions_with_1012_and_loses_nothing() {
     assert_eq!(hub.exit_code().await, Some(0));
     let logs = hub.logs();
     assert!(logs.contains("shutting down"), "{logs}");
+    assert!(logs.contains("webhook attempts drained"), "{logs}");
     assert!(logs.contains("hub stopped"), "{logs}");
 
-    // Restarted on the same data dir: what was acknowledged is there.
-    let hub = ChildHub::start(dir.path(), &[]).await;
+    // Restarted on the same data dir: what was acknowledged is there, and
+    // the attempt that was in flight finished and was recorded (not resent).
+    let hub = ChildHub::start(dir.path(), &env).await;
     let app = Remote::new(hub.port);
     let (status, body) = app
         .get(
@@ -141,6 +164,16 @@ async fn sigterm_closes_sessions_with_1012_and_loses_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, log) = app
+        .get(&format!("/api/webhooks/{hook_id}/deliveries"), Some(&token))
+        .await;
+    assert_eq!(log["items"][0]["status"], "succeeded", "{log}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.count(),
+        1,
+        "delivered once, not again after the restart"
+    );
 }
 
 #[actix_web::test]

@@ -1225,52 +1225,28 @@ async fn every_attempt_checks_the_target_again() {
     assert_eq!(receiver.count(), 0);
 }
 
-/// A real `aiclone-hub` process.
+/// The real binary as a child process, on a port it keeps across restarts.
 struct Process {
-    child: std::process::Child,
-    base: String,
-    client: awc::Client,
+    hub: ChildHub,
+    api: Api,
 }
 
 impl Process {
     async fn start(data_dir: &std::path::Path, port: u16) -> Process {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data_dir.join("hub.log"))
-            .unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_aiclone-hub"))
-            .env("HUB__SERVER__PORT", port.to_string())
-            .env("HUB__SERVER__WORKERS", "1")
-            .env("HUB__STORAGE__DATA_DIR", data_dir)
-            .env("HUB__AUTH__JWT_SECRET", TEST_SECRET)
-            .env("HUB__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
-            .env("HUB__WEBHOOKS__RETRY_SCHEDULE", "0s,1s,1s,1s")
-            .env("HUB__LOG__LEVEL", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the hub binary starts");
-        let process = Process {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: awc::Client::builder().timeout(DEADLINE).finish(),
-        };
-        let end = Instant::now() + DEADLINE;
-        loop {
-            if let Ok(res) = process
-                .client
-                .get(format!("{}/health", process.base))
-                .send()
-                .await
-            {
-                if res.status() == StatusCode::OK {
-                    return process;
-                }
-            }
-            assert!(Instant::now() < end, "the hub did not become healthy");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let hub = ChildHub::start_on(
+            data_dir,
+            port,
+            &[
+                ("HUB__SERVER__WORKERS", "1"),
+                ("HUB__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
+                ("HUB__WEBHOOKS__RETRY_SCHEDULE", "0s,1s,1s,1s"),
+                ("HUB__LOG__LEVEL", "info"),
+            ],
+        )
+        .await;
+        Process {
+            hub,
+            api: Api::new(port),
         }
     }
 
@@ -1281,43 +1257,17 @@ impl Process {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+        match body {
+            Some(b) => self.api.send_json(method, path, token, &b).await,
+            None => self.api.get(path, token).await,
         }
-        let mut res = match body {
-            Some(b) => req.send_json(&b).await.unwrap(),
-            None => req.send().await.unwrap(),
-        };
-        let status = res.status();
-        let bytes = res.body().await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
     }
 
     fn kill_9(mut self) {
-        // `Child::kill` sends SIGKILL: no shutdown code runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        // SIGKILL: no shutdown code runs.
+        self.hub.signal("KILL");
+        let _ = self.hub.child.wait();
     }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[actix_web::test]

@@ -135,6 +135,9 @@ pub struct WebhookEndpoint {
     retry_requested: HashSet<DeliveryId>,
     /// The endpoint is being disabled: no new attempts.
     disabling: bool,
+    /// Shutdown: start no new attempt; tell these once the running ones are
+    /// over and recorded.
+    draining: Option<Vec<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl WebhookEndpoint {
@@ -167,6 +170,7 @@ impl WebhookEndpoint {
             finished_while_loading: HashSet::new(),
             retry_requested: HashSet::new(),
             disabling: false,
+            draining: None,
         })
     }
 
@@ -231,6 +235,10 @@ impl WebhookEndpoint {
     /// an overflow once the queue has room again.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         if self.disabling {
+            return;
+        }
+        if self.draining.is_some() {
+            self.check_drained();
             return;
         }
         while self.in_flight < self.config().max_in_flight {
@@ -393,6 +401,20 @@ impl WebhookEndpoint {
             _ => self.forget(&delivery.id),
         }
         self.pump(ctx);
+    }
+
+    /// When draining: once no attempt runs or awaits its record, tells the
+    /// waiters.
+    fn check_drained(&mut self) {
+        let busy = self.in_flight > 0 || self.slots.values().any(|s| matches!(s, Slot::Recording));
+        if busy {
+            return;
+        }
+        if let Some(waiters) = self.draining.as_mut() {
+            for waiter in waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
     }
 
     fn forget(&mut self, id: &DeliveryId) {
@@ -605,6 +627,25 @@ impl Handler<SendTest> for WebhookEndpoint {
             }
             outcome.map(|(attempt, _)| attempt)
         }))
+    }
+}
+
+/// Shutdown: finish the attempts running (and record them), start no more.
+/// Answers when that is done; what is still pending stays in the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+impl Handler<Drain> for WebhookEndpoint {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Drain, _: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.draining.get_or_insert_with(Vec::new).push(tx);
+        self.check_drained();
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 

@@ -56,6 +56,12 @@ pub struct PendingAvailable(pub WebhookId);
 #[rtype(result = "()")]
 struct LeasesLost(Vec<WebhookId>);
 
+/// Shutdown: every endpoint finishes the attempts it has running and starts
+/// no new one. Answers when all are done (the caller bounds the wait).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DrainAll;
+
 /// An endpoint was deleted.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -374,6 +380,21 @@ impl Handler<WebhookChanged> for WebhookRegistry {
         } else {
             self.read_endpoint(id, ctx);
         }
+    }
+}
+
+impl Handler<DrainAll> for WebhookRegistry {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: DrainAll, _: &mut Context<Self>) -> Self::Result {
+        let drains: Vec<_> = self
+            .endpoints
+            .values()
+            .map(|h| h.addr.send(endpoint::Drain))
+            .collect();
+        Box::pin(async move {
+            futures_util::future::join_all(drains).await;
+        })
     }
 }
 
