@@ -318,8 +318,12 @@ impl SqliteStore {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
         };
+        // The writer never checkpoints itself (`wal_autocheckpoint = 0`): a
+        // checkpoint copies the WAL into the database and fsyncs, tens of ms
+        // during which every publish would wait. A thread of its own does it.
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0;"
         ))
         .map_err(internal)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
@@ -332,6 +336,12 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
+        let checkpoint_conn = Connection::open(&path).map_err(internal)?;
+        let writer_alive = tx.downgrade();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, writer_alive))
+            .map_err(|e| StoreError::Internal(format!("cannot start checkpoint thread: {e}")))?;
 
         Ok(Self {
             writer: tx,
@@ -413,6 +423,20 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         tx.commit().map_err(internal)?;
     }
     Ok(())
+}
+
+/// How often the checkpoint thread moves the WAL into the database.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Checkpoints the WAL in the background (`PASSIVE`: never blocks the writer
+/// or readers) until the store is dropped.
+fn checkpoint_loop(conn: Connection, writer: mpsc::WeakSender<Job>) {
+    while writer.upgrade().is_some() {
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            error!(cause = %err, "WAL checkpoint failed");
+        }
+    }
 }
 
 /// Deletes what has expired: idempotency keys past 24 h, refresh tokens past
