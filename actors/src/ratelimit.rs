@@ -8,14 +8,12 @@
 //! headers, and a bucket whose TAT has passed is indistinguishable from a new
 //! one — so evicting idle buckets changes no decision.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix::ArbiterHandle;
 use tracing::warn;
-
-/// How often the registry drops buckets whose quota is whole again.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A policy as the limiter sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,13 +85,45 @@ impl Gcra {
     }
 }
 
-/// One key's bucket.
+/// One key's bucket. It lives on the arbiter of the HTTP worker that first
+/// asked for it: a client's keep-alive connection stays on one worker, so
+/// checking its quota is a message to an actor on the same thread (no
+/// cross-thread wake-up on the request path).
 pub struct RateLimitBucket {
+    key: String,
     state: Gcra,
+    /// Told when the quota is whole again, so the registry can drop the bucket.
+    registry: Recipient<BucketIdle>,
 }
+
+impl RateLimitBucket {
+    /// Checks again at the time the quota is whole; if no request came
+    /// meanwhile, reports the bucket idle.
+    fn watch(&self, ctx: &mut Context<Self>) {
+        let wait = self
+            .state
+            .idle_at()
+            .saturating_duration_since(Instant::now())
+            .max(MIN_IDLE_CHECK);
+        ctx.run_later(wait, |act, ctx| {
+            if act.state.idle_at() <= Instant::now() {
+                act.registry.do_send(BucketIdle(act.key.clone()));
+            } else {
+                act.watch(ctx);
+            }
+        });
+    }
+}
+
+/// Shortest wait between two idle checks of a bucket.
+const MIN_IDLE_CHECK: Duration = Duration::from_millis(50);
 
 impl Actor for RateLimitBucket {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.watch(ctx);
+    }
 }
 
 /// Take one request from a bucket.
@@ -101,24 +131,29 @@ impl Actor for RateLimitBucket {
 #[rtype(result = "Decision")]
 pub struct Take {
     pub quota: Quota,
-    pub now: Instant,
 }
 
 impl Handler<Take> for RateLimitBucket {
     type Result = MessageResult<Take>;
 
     fn handle(&mut self, msg: Take, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.state.take(msg.quota, msg.now))
+        MessageResult(self.state.take(msg.quota, Instant::now()))
     }
 }
 
-/// Check one request of `key` against `quota`.
+/// A bucket's quota is whole again: it may go.
 #[derive(Message)]
-#[rtype(result = "Decision")]
-pub struct Check {
-    /// Policy group and client key, e.g. `api` + `ip:203.0.113.9`.
+#[rtype(result = "()")]
+pub struct BucketIdle(pub String);
+
+/// The bucket of `key`, created on `arbiter` if there is none.
+#[derive(Message)]
+#[rtype(result = "Addr<RateLimitBucket>")]
+pub struct Lookup {
+    /// Policy group and client key, e.g. `api|ip:203.0.113.9`.
     pub key: String,
-    pub quota: Quota,
+    /// Where to start a new bucket: the asking worker's arbiter.
+    pub arbiter: ArbiterHandle,
 }
 
 /// How many buckets are live (tests and metrics).
@@ -126,14 +161,13 @@ pub struct Check {
 #[rtype(result = "usize")]
 pub struct LiveBuckets;
 
-struct Entry {
-    addr: Addr<RateLimitBucket>,
-    /// When the bucket's quota is whole: past it, the entry can go.
-    idle_at: Instant,
-}
-
+/// Owns every bucket (the only strong addresses: when it drops one, the
+/// bucket stops) and bounds how many live at once.
 pub struct RateLimitRegistry {
-    buckets: HashMap<String, Entry>,
+    buckets: HashMap<String, Addr<RateLimitBucket>>,
+    /// Keys in creation order, for eviction at the cap. May hold keys already
+    /// gone (skipped when met).
+    created: VecDeque<String>,
     /// Cap on live buckets, so a spray of distinct keys cannot grow memory
     /// without bound.
     max_buckets: usize,
@@ -143,82 +177,69 @@ impl RateLimitRegistry {
     pub fn new(max_buckets: usize) -> Self {
         Self {
             buckets: HashMap::new(),
+            created: VecDeque::new(),
             max_buckets: max_buckets.max(1),
         }
     }
 
-    /// Drops buckets whose quota is whole again. Dropping the last address
-    /// stops the bucket actor.
-    fn sweep(&mut self, now: Instant) {
-        self.buckets.retain(|_, e| e.idle_at > now);
-    }
-
-    /// Makes room for one more bucket: idle ones first, then the tenth of the
-    /// buckets closest to idle (their keys get a fresh quota: under a spray
-    /// of distinct keys this fails open for the keys nearest to whole).
-    fn make_room(&mut self, now: Instant) {
-        self.sweep(now);
-        if self.buckets.len() < self.max_buckets {
-            return;
+    /// At the cap, drops the oldest tenth of the buckets. Their keys get a
+    /// fresh quota: under a spray of distinct keys this fails open for the
+    /// oldest ones rather than refusing new clients.
+    fn make_room(&mut self) {
+        let target = self.max_buckets - (self.max_buckets / 10).max(1);
+        while self.buckets.len() > target {
+            let Some(key) = self.created.pop_front() else {
+                break;
+            };
+            self.buckets.remove(&key);
         }
-        let mut idle_times: Vec<Instant> = self.buckets.values().map(|e| e.idle_at).collect();
-        let cut = (self.max_buckets / 10).max(1).min(idle_times.len() - 1);
-        let (_, threshold, _) = idle_times.select_nth_unstable(cut);
-        let threshold = *threshold;
-        self.buckets.retain(|_, e| e.idle_at > threshold);
         warn!(
             live = self.buckets.len(),
             cap = self.max_buckets,
-            "rate-limit bucket cap reached; evicted the buckets nearest to idle"
+            "rate-limit bucket cap reached; dropped the oldest buckets"
         );
     }
 }
 
 impl Actor for RateLimitRegistry {
     type Context = Context<Self>;
+}
 
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep(Instant::now()));
+impl Handler<Lookup> for RateLimitRegistry {
+    type Result = MessageResult<Lookup>;
+
+    fn handle(&mut self, msg: Lookup, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(addr) = self.buckets.get(&msg.key) {
+            return MessageResult(addr.clone());
+        }
+        if self.buckets.len() >= self.max_buckets {
+            self.make_room();
+        }
+        let registry = ctx.address().recipient();
+        let key = msg.key.clone();
+        let addr = RateLimitBucket::start_in_arbiter(&msg.arbiter, move |_| RateLimitBucket {
+            key,
+            state: Gcra::new(Instant::now()),
+            registry,
+        });
+        self.buckets.insert(msg.key.clone(), addr.clone());
+        self.created.push_back(msg.key);
+        if self.created.len() > 2 * self.max_buckets {
+            // Forget keys already gone so the order list stays bounded.
+            let live = &self.buckets;
+            self.created.retain(|k| live.contains_key(k));
+        }
+        MessageResult(addr)
     }
 }
 
-impl Handler<Check> for RateLimitRegistry {
-    type Result = ResponseActFuture<Self, Decision>;
+impl Handler<BucketIdle> for RateLimitRegistry {
+    type Result = ();
 
-    fn handle(&mut self, msg: Check, _: &mut Context<Self>) -> Self::Result {
-        let now = Instant::now();
-        if !self.buckets.contains_key(&msg.key) && self.buckets.len() >= self.max_buckets {
-            self.make_room(now);
-        }
-        let addr = self
-            .buckets
-            .entry(msg.key.clone())
-            .or_insert_with(|| Entry {
-                addr: RateLimitBucket {
-                    state: Gcra::new(now),
-                }
-                .start(),
-                idle_at: now,
-            })
-            .addr
-            .clone();
-        let quota = msg.quota;
-        let key = msg.key;
-        Box::pin(
-            addr.send(Take { quota, now }).into_actor(self).map(
-                move |result, act, _| match result {
-                    Ok(decision) => {
-                        if let Some(entry) = act.buckets.get_mut(&key) {
-                            entry.idle_at = now + decision.reset;
-                        }
-                        decision
-                    }
-                    // The bucket stopped under us (evicted mid-flight): a
-                    // fresh quota is what an evicted key gets anyway.
-                    Err(_) => Gcra::new(now).take(quota, now),
-                },
-            ),
-        )
+    fn handle(&mut self, msg: BucketIdle, _: &mut Context<Self>) {
+        // Dropping the registry's address stops the bucket; callers hold
+        // only weak ones.
+        self.buckets.remove(&msg.0);
     }
 }
 
@@ -278,38 +299,45 @@ mod tests {
     }
 
     #[actix::test]
-    async fn registry_evicts_idle_buckets_and_caps_live_ones() {
+    async fn buckets_go_when_idle_and_the_registry_caps_live_ones() {
         let registry = RateLimitRegistry::new(100).start();
         let quota = Quota {
             limit: 10,
             window: Duration::from_millis(50),
         };
+        let arbiter = Arbiter::current();
+        let mut addrs = Vec::new();
         for i in 0..1000 {
-            let d = registry
-                .send(Check {
+            let addr = registry
+                .send(Lookup {
                     key: format!("ip:10.0.{}.{}", i / 256, i % 256),
-                    quota,
+                    arbiter: arbiter.clone(),
                 })
                 .await
                 .unwrap();
-            assert!(d.allowed);
+            assert!(addr.send(Take { quota }).await.unwrap().allowed);
             assert!(registry.send(LiveBuckets).await.unwrap() <= 100);
+            addrs.push(addr.downgrade());
         }
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        // A check after the window sweeps on demand when full; idle ones go.
-        let mut reg = RateLimitRegistry::new(100);
-        let now = Instant::now();
-        reg.buckets.insert(
-            "a".into(),
-            Entry {
-                addr: RateLimitBucket {
-                    state: Gcra::new(now),
-                }
-                .start(),
-                idle_at: now,
-            },
-        );
-        reg.sweep(now + Duration::from_millis(1));
-        assert!(reg.buckets.is_empty());
+        // The same key finds the same bucket while it is busy.
+        let a = registry
+            .send(Lookup { key: "k".into(), arbiter: arbiter.clone() })
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            assert!(a.send(Take { quota }).await.unwrap().allowed);
+        }
+        let again = registry
+            .send(Lookup { key: "k".into(), arbiter: arbiter.clone() })
+            .await
+            .unwrap();
+        assert!(!again.send(Take { quota }).await.unwrap().allowed);
+        drop((a, again));
+        // Once their quota is whole, buckets report idle and are dropped.
+        let end = Instant::now() + Duration::from_secs(5);
+        while registry.send(LiveBuckets).await.unwrap() > 0 {
+            assert!(Instant::now() < end, "idle buckets were not dropped");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }

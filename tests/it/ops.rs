@@ -40,9 +40,8 @@ fn sample(text: &str, series: &str) -> f64 {
         .unwrap()
 }
 
-#[actix_web::test]
-async fn metrics_move_and_parse() {
-    let app = spawn_app_with(|s| {
+async fn metrics_move_and_parse(backend: Backend) {
+    let app = spawn_with(backend, |s| {
         s.rate_limit.enabled = true;
         s.rate_limit.policies.get_mut("auth").unwrap().limit = 2;
     })
@@ -233,3 +232,5 @@ async fn json_logs_carry_request_ids_and_no_secrets() {
         "sessions have their span: {logs}"
     );
 }
+
+both_modes!(metrics_move_and_parse);
