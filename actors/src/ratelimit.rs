@@ -321,14 +321,20 @@ mod tests {
         }
         // The same key finds the same bucket while it is busy.
         let a = registry
-            .send(Lookup { key: "k".into(), arbiter: arbiter.clone() })
+            .send(Lookup {
+                key: "k".into(),
+                arbiter: arbiter.clone(),
+            })
             .await
             .unwrap();
         for _ in 0..10 {
             assert!(a.send(Take { quota }).await.unwrap().allowed);
         }
         let again = registry
-            .send(Lookup { key: "k".into(), arbiter: arbiter.clone() })
+            .send(Lookup {
+                key: "k".into(),
+                arbiter: arbiter.clone(),
+            })
             .await
             .unwrap();
         assert!(!again.send(Take { quota }).await.unwrap().allowed);
