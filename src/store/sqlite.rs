@@ -431,9 +431,12 @@ const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_milli
 /// background thread's checkpoints never finish while writes keep coming, so
 /// the WAL would never start over and would grow without end (15 GB in a
 /// 10-minute soak, and its index with it in RSS). The writer's checkpoint
-/// finishes (nothing writes meanwhile) and is short: the background thread
-/// has already copied almost every frame.
-const WRITER_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// finishes (nothing writes meanwhile) and copies little (the background
+/// thread has copied almost every frame), but it syncs the database file
+/// and restarts the WAL: tens of ms during which publishes wait (measured at
+/// 2,000 events/s: every 2 s, fan-out p99 7.2 ms; every 5 s, 5.4 ms; every
+/// 15 s, 4.4 ms with a p99.9 of 112 ms). 5 s keeps the WAL near 64 MB.
+const WRITER_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Size the WAL file is truncated back to when it starts over, in bytes.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
