@@ -86,11 +86,13 @@ impl Outbound {
     }
 
     /// A pre-serialised event frame from another node (the Redis bridge).
+    /// Its latency is counted from its arrival on this node: node clocks are
+    /// not comparable at this precision.
     pub fn remote_event(kind: ActivityType, seq: i64, text: ByteString) -> Self {
         Self {
             event: Some((kind, seq)),
             text,
-            committed_at: None,
+            committed_at: Some(Instant::now()),
             close: None,
             resync: false,
         }

@@ -201,7 +201,7 @@ impl Metrics {
             "hub_slow_consumers_total {}",
             self.slow_consumers.load(Ordering::Relaxed)
         );
-        let _ = writeln!(o, "# HELP hub_delivery_latency_seconds From commit to the event frame being written by its session.");
+        let _ = writeln!(o, "# HELP hub_delivery_latency_seconds From commit (cluster mode: arrival over pub/sub) to the event frame being written by its session.");
         let _ = writeln!(o, "# TYPE hub_delivery_latency_seconds histogram");
         self.delivery_latency
             .render(o, "hub_delivery_latency_seconds", "");
