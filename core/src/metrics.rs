@@ -108,7 +108,10 @@ pub struct Metrics {
     /// 429s by route group.
     pub rate_limited: Mutex<BTreeMap<String, u64>>,
     /// HTTP requests by (method, route pattern, status).
-    pub http: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    /// Keyed by route first so a request's lookup borrows its `&str` and
+    /// allocates nothing once its series exists: (method, status) pairs per
+    /// route are few and scanned.
+    pub http: Mutex<BTreeMap<String, Vec<(String, u16, Histogram)>>>,
 }
 
 impl Default for Metrics {
@@ -153,9 +156,21 @@ impl Metrics {
 
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
         let mut map = self.http.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry((method.to_owned(), route.to_owned(), status))
-            .or_insert_with(|| Histogram::new(&HTTP_BOUNDS))
-            .observe(took);
+        let series = match map.get_mut(route) {
+            Some(series) => series,
+            None => map.entry(route.to_owned()).or_default(),
+        };
+        match series
+            .iter()
+            .position(|(m, s, _)| *s == status && m == method)
+        {
+            Some(i) => series[i].2.observe(took),
+            None => {
+                let h = Histogram::new(&HTTP_BOUNDS);
+                h.observe(took);
+                series.push((method.to_owned(), status, h));
+            }
+        }
     }
 
     /// The Prometheus text exposition.
@@ -236,15 +251,15 @@ impl Metrics {
             "# HELP hub_http_request_duration_seconds HTTP request latency, by route and status."
         );
         let _ = writeln!(o, "# TYPE hub_http_request_duration_seconds histogram");
-        for ((method, route, status), h) in
-            self.http.lock().unwrap_or_else(|p| p.into_inner()).iter()
-        {
-            let labels = format!(
-                "method=\"{}\",route=\"{}\",status=\"{status}\"",
-                escape(method),
-                escape(route)
-            );
-            h.render(o, "hub_http_request_duration_seconds", &labels);
+        for (route, series) in self.http.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            for (method, status, h) in series {
+                let labels = format!(
+                    "method=\"{}\",route=\"{}\",status=\"{status}\"",
+                    escape(method),
+                    escape(route)
+                );
+                h.render(o, "hub_http_request_duration_seconds", &labels);
+            }
         }
         out
     }
