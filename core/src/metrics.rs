@@ -83,6 +83,9 @@ impl Histogram {
     }
 }
 
+/// One HTTP latency series of a route: method, status, histogram.
+pub type HttpSeries = (String, u16, Histogram);
+
 /// Outcomes of a webhook delivery attempt.
 pub const WEBHOOK_OUTCOMES: [&str; 5] = [
     "success",
@@ -111,7 +114,7 @@ pub struct Metrics {
     /// Keyed by route first so a request's lookup borrows its `&str` and
     /// allocates nothing once its series exists: (method, status) pairs per
     /// route are few and scanned.
-    pub http: Mutex<BTreeMap<String, Vec<(String, u16, Histogram)>>>,
+    pub http: Mutex<BTreeMap<String, Vec<HttpSeries>>>,
 }
 
 impl Default for Metrics {

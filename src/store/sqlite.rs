@@ -528,6 +528,24 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
     }
 }
 
+/// Adds `created_at` bounds (since inclusive, until exclusive) to a query
+/// being built.
+fn time_filters(
+    sql: &mut String,
+    args: &mut Vec<Box<dyn ToSql>>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) {
+    if let Some(since) = since {
+        sql.push_str(" AND created_at >= ?");
+        args.push(Box::new(micros(since)));
+    }
+    if let Some(until) = until {
+        sql.push_str(" AND created_at < ?");
+        args.push(Box::new(micros(until)));
+    }
+}
+
 const ACTIVITY_COLUMNS: &str = "seq, user_id, kind, title, message, metadata, link, created_at";
 
 fn activity_from_row(row: &Row<'_>) -> rusqlite::Result<Activity> {
@@ -1180,14 +1198,7 @@ impl Store for SqliteStore {
                 sql.push_str(" AND kind = ?");
                 args.push(Box::new(kind.as_str()));
             }
-            if let Some(since) = query.since {
-                sql.push_str(" AND created_at >= ?");
-                args.push(Box::new(micros(since)));
-            }
-            if let Some(until) = query.until {
-                sql.push_str(" AND created_at < ?");
-                args.push(Box::new(micros(until)));
-            }
+            time_filters(&mut sql, &mut args, query.since, query.until);
             if let Some(before) = query.before.as_ref().and_then(ActivityId::seq) {
                 sql.push_str(" AND seq < ?");
                 args.push(Box::new(before));
@@ -1227,14 +1238,7 @@ impl Store for SqliteStore {
                     args.push(Box::new(kind.as_str()));
                 }
             }
-            if let Some(since) = scan.since {
-                sql.push_str(" AND created_at >= ?");
-                args.push(Box::new(micros(since)));
-            }
-            if let Some(until) = scan.until {
-                sql.push_str(" AND created_at < ?");
-                args.push(Box::new(micros(until)));
-            }
+            time_filters(&mut sql, &mut args, scan.since, scan.until);
             if let Some(after) = scan.after.as_ref().and_then(ActivityId::seq) {
                 sql.push_str(" AND seq > ?");
                 args.push(Box::new(after));
