@@ -39,10 +39,6 @@ pub struct Outbound {
     pub text: ByteString,
     /// When the event was committed, for the publish→send latency histogram.
     pub committed_at: Option<Instant>,
-    /// Not a frame to write but an order to close with this code (shutdown).
-    pub close: Option<u16>,
-    /// Not a frame to write but an order to replay from the last event id.
-    pub resync: bool,
 }
 
 impl Outbound {
@@ -65,8 +61,6 @@ impl Outbound {
             event: Some((activity.kind, activity.id.seq().unwrap_or(0))),
             text: text.into(),
             committed_at: Some(Instant::now()),
-            close: None,
-            resync: false,
         }
     }
 
@@ -80,8 +74,6 @@ impl Outbound {
             // Serialising these plain structs cannot fail.
             text: serde_json::to_string(frame).unwrap_or_default().into(),
             committed_at: None,
-            close: None,
-            resync: false,
         }
     }
 
@@ -93,8 +85,6 @@ impl Outbound {
             event: Some((kind, seq)),
             text,
             committed_at: Some(Instant::now()),
-            close: None,
-            resync: false,
         }
     }
 
@@ -104,30 +94,6 @@ impl Outbound {
             event: None,
             text,
             committed_at: None,
-            close: None,
-            resync: false,
-        }
-    }
-
-    /// Tells every session that gets it to replay from its last event id.
-    pub fn resync() -> Self {
-        Self {
-            event: None,
-            text: ByteString::new(),
-            committed_at: None,
-            close: None,
-            resync: true,
-        }
-    }
-
-    /// Tells every session that gets it to close with `code`.
-    pub fn close(code: u16) -> Self {
-        Self {
-            event: None,
-            text: ByteString::new(),
-            committed_at: None,
-            close: Some(code),
-            resync: false,
         }
     }
 }

@@ -18,10 +18,18 @@ use tracing::{debug, warn};
 
 use crate::frames::Outbound;
 
-/// One frame for one session.
+/// What the registry hands one session.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Deliver(pub Arc<Outbound>);
+pub enum Deliver {
+    /// A frame to write (shared by every session that gets it).
+    Frame(Arc<Outbound>),
+    /// Close with this code (shutdown: 1012).
+    Close(u16),
+    /// The bus may have missed events (a Redis reconnect): replay from the
+    /// last event id.
+    Resync,
+}
 
 /// What a session shares with the registry about its outbound queue.
 #[derive(Debug, Default)]
@@ -206,7 +214,7 @@ impl SessionRegistry {
         }
         gauge.frames.fetch_add(1, Ordering::Relaxed);
         gauge.bytes.fetch_add(frame.len(), Ordering::Relaxed);
-        match entry.recipient.try_send(Deliver(frame.clone())) {
+        match entry.recipient.try_send(Deliver::Frame(frame.clone())) {
             Ok(()) => true,
             Err(SendError::Full(_)) => {
                 warn!(session_id = %entry.session, "slow consumer: mailbox full, session evicted");
@@ -272,9 +280,8 @@ impl Handler<ResyncAll> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
-        let frame = Arc::new(Outbound::resync());
         for entry in self.users.values().flatten() {
-            let _ = entry.recipient.try_send(Deliver(frame.clone()));
+            let _ = entry.recipient.try_send(Deliver::Resync);
         }
     }
 }
@@ -355,12 +362,12 @@ impl Handler<CloseAll> for SessionRegistry {
 
     fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) -> usize {
         self.closing = true;
-        let frame = Arc::new(Outbound::close(crate::frames::close::SERVICE_RESTART));
         let mut told = 0;
         for entry in self.users.values().flatten() {
             // A full mailbox means the session is stuck anyway; the server's
             // shutdown timeout ends its connection.
-            if entry.recipient.try_send(Deliver(frame.clone())).is_ok() {
+            let close = Deliver::Close(crate::frames::close::SERVICE_RESTART);
+            if entry.recipient.try_send(close).is_ok() {
                 told += 1;
             }
         }

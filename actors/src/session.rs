@@ -326,19 +326,22 @@ impl Actor for WsSession {
 impl Handler<Deliver> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, Deliver(frame): Deliver, ctx: &mut Self::Context) {
-        if let Some(code) = frame.close {
-            self.close(ctx, code, "service restart");
-            return;
-        }
-        if frame.resync {
-            // Only a session that has seen an event knows where to resume
-            // from; one that has not would replay history it never missed.
-            if self.last_seq > 0 {
-                self.resume(ActivityId::from_seq(self.last_seq), ctx);
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        let frame = match msg {
+            Deliver::Frame(frame) => frame,
+            Deliver::Close(code) => {
+                self.close(ctx, code, "service restart");
+                return;
             }
-            return;
-        }
+            Deliver::Resync => {
+                // Only a session that has seen an event knows where to resume
+                // from; one that has not would replay history it never missed.
+                if self.last_seq > 0 {
+                    self.resume(ActivityId::from_seq(self.last_seq), ctx);
+                }
+                return;
+            }
+        };
         self.gauge.written(frame.len());
         if self.gauge.evicted.load(Ordering::Relaxed) {
             self.close(ctx, close::SLOW_CONSUMER, "slow consumer");

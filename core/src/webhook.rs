@@ -200,6 +200,33 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Delivery {
+    /// A new delivery, due at once: what every store creates for an activity
+    /// (and the test route for a probe).
+    pub fn pending(
+        id: DeliveryId,
+        webhook_id: WebhookId,
+        user_id: UserId,
+        event_type: &str,
+        payload: String,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            webhook_id,
+            user_id,
+            event_type: event_type.to_owned(),
+            payload,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            retry_base: 0,
+            next_attempt_at: Some(at),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 /// One attempt of a delivery, as the deliveries log shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeliveryAttempt {
@@ -274,23 +301,24 @@ pub struct DeliveryQuery {
     pub limit: usize,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a, T: Serialize> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    timestamp: String,
-    data: &'a T,
-}
-
 /// The body every delivery sends: `{"type", "timestamp", "data"}`.
 pub fn envelope<T: Serialize>(event_type: &str, timestamp: DateTime<Utc>, data: &T) -> String {
     // Serialising plain data to a String cannot fail.
-    serde_json::to_string(&Envelope {
-        kind: event_type,
-        timestamp: crate::time::format(&timestamp),
-        data,
-    })
-    .unwrap_or_default()
+    envelope_raw(
+        event_type,
+        timestamp,
+        &serde_json::to_string(data).unwrap_or_default(),
+    )
+}
+
+/// The same body around `data` already serialised. The Redis append script
+/// builds these exact bytes itself (`append_fn.lua`), so both stores, and a
+/// delivery read back after a restart, sign the same body.
+pub fn envelope_raw(event_type: &str, timestamp: DateTime<Utc>, data_json: &str) -> String {
+    format!(
+        r#"{{"type":"{event_type}","timestamp":"{}","data":{data_json}}}"#,
+        crate::time::format(&timestamp)
+    )
 }
 
 #[cfg(test)]

@@ -203,31 +203,27 @@ impl RedisStore {
 
     /// The deliveries an append created, rebuilt from the script's answer
     /// (`delivery, webhook, ...`) to be announced to the local registry.
-    fn announce(&self, stored: &Activity, flat: &[String]) {
+    ///
+    /// `json` is the activity exactly as the script stored it: the payload
+    /// is built around those bytes, as the script built the stored one, so
+    /// the first attempt and every retry after a restart sign the same body.
+    fn announce(&self, stored: &Activity, json: &str, flat: &[String]) {
         if flat.len() < 2 {
             return;
         }
-        let payload = format!(
-            "{{\"type\":\"{}\",\"timestamp\":\"{}\",\"data\":{}}}",
-            stored.kind.as_str(),
-            hub_core::time::format(&stored.created_at),
-            serde_json::to_string(stored).unwrap_or_default()
-        );
+        let kind = stored.kind.as_str();
+        let payload = hub_core::webhook::envelope_raw(kind, stored.created_at, json);
         let deliveries: Vec<Delivery> = flat
-            .chunks(2)
-            .filter(|pair| pair.len() == 2)
-            .map(|pair| Delivery {
-                id: DeliveryId(pair[0].clone()),
-                webhook_id: WebhookId(pair[1].clone()),
-                user_id: stored.user_id.clone(),
-                event_type: stored.kind.as_str().to_owned(),
-                payload: payload.clone(),
-                status: DeliveryStatus::Pending,
-                attempts: 0,
-                retry_base: 0,
-                next_attempt_at: Some(stored.created_at),
-                created_at: stored.created_at,
-                updated_at: stored.created_at,
+            .chunks_exact(2)
+            .map(|pair| {
+                Delivery::pending(
+                    DeliveryId(pair[0].clone()),
+                    WebhookId(pair[1].clone()),
+                    stored.user_id.clone(),
+                    kind,
+                    payload.clone(),
+                    stored.created_at,
+                )
             })
             .collect();
         self.sink.deliveries_committed(&deliveries);
@@ -348,7 +344,7 @@ impl RedisStore {
                     Some(json) => {
                         let stored = parse_activity(json)?;
                         self.sink.activity_committed(&stored);
-                        self.announce(&stored, &reply[2..]);
+                        self.announce(&stored, json, &reply[2..]);
                         Ok(Some(stored))
                     }
                     None => Ok(None),
@@ -550,7 +546,7 @@ impl Store for RedisStore {
             (Some("created"), Some(json)) => {
                 let stored = parse_activity(json)?;
                 self.sink.activity_committed(&stored);
-                self.announce(&stored, &reply[2..]);
+                self.announce(&stored, json, &reply[2..]);
                 Ok(AppendOutcome::Created(stored))
             }
             (Some("replayed"), Some(json)) => Ok(AppendOutcome::Replayed(parse_activity(json)?)),
@@ -597,7 +593,7 @@ impl Store for RedisStore {
                 .filter(|d| !d.is_empty())
                 .map(|d| d.split(',').map(str::to_owned).collect())
                 .unwrap_or_default();
-            self.announce(&activity, &deliveries);
+            self.announce(&activity, &pair[0], &deliveries);
             stored.push(activity);
         }
         Ok(stored)

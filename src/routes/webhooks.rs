@@ -601,19 +601,14 @@ fn test_delivery(record: &WebhookRecord) -> Delivery {
         "webhook_id": record.webhook.id,
         "message": "This is a test delivery from AI Clone Hub.",
     });
-    Delivery {
-        id: DeliveryId::generate(),
-        webhook_id: record.webhook.id.clone(),
-        user_id: record.webhook.user_id.clone(),
-        event_type: TEST_EVENT.to_owned(),
-        payload: webhook::envelope(TEST_EVENT, now, &data),
-        status: DeliveryStatus::Pending,
-        attempts: 0,
-        retry_base: 0,
-        next_attempt_at: Some(now),
-        created_at: now,
-        updated_at: now,
-    }
+    Delivery::pending(
+        DeliveryId::generate(),
+        record.webhook.id.clone(),
+        record.webhook.user_id.clone(),
+        TEST_EVENT,
+        webhook::envelope(TEST_EVENT, now, &data),
+        now,
+    )
 }
 
 /// The deliveries log, newest first: every delivery with every attempt.

@@ -815,19 +815,14 @@ fn enqueue_deliveries(conn: &Connection, activity: &Activity) -> Result<Vec<Deli
                 webhook::envelope(activity.kind.as_str(), activity.created_at, activity)
             })
             .clone();
-        let delivery = Delivery {
-            id: DeliveryId::generate(),
-            webhook_id: WebhookId(webhook_id),
-            user_id: activity.user_id.clone(),
-            event_type: activity.kind.as_str().to_owned(),
-            payload: body,
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            retry_base: 0,
-            next_attempt_at: Some(activity.created_at),
-            created_at: activity.created_at,
-            updated_at: activity.created_at,
-        };
+        let delivery = Delivery::pending(
+            DeliveryId::generate(),
+            WebhookId(webhook_id),
+            activity.user_id.clone(),
+            activity.kind.as_str(),
+            body,
+            activity.created_at,
+        );
         insert_delivery(conn, &delivery, activity.id.seq())?;
         deliveries.push(delivery);
     }

@@ -1070,21 +1070,6 @@ async fn xlsx_exports_open_in_openpyxl_with_typed_cells(backend: Backend) {
     assert_eq!(points[2][column]["v"], 0);
 }
 
-/// Resident memory of process `pid`, in bytes.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .expect("VmRSS in /proc/<pid>/status");
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 /// The real `aiclone-hub` binary in a process of its own, so the large-export
 /// test reads the hub's RSS alone (the in-process hubs of other tests share
 /// the test process's).

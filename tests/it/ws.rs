@@ -338,17 +338,6 @@ async fn status_counts_without_leaking_ids(backend: Backend) {
     );
 }
 
-/// Resident set size of a process, in bytes.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 async fn slow_consumer_is_cut_off_and_resumes_without_loss(backend: Backend) {
     // The real binary in its own process, so its memory can be read alone.
     let dir = tempfile::tempdir().unwrap();
