@@ -309,6 +309,7 @@ impl Application {
                 .service(routes::docs::redoc_page)
                 .service(routes::docs::redoc_js)
                 .service(web::scope("/api").configure(routes::api))
+                .configure(routes::dashboard::configure)
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?

@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod analytics;
 pub mod auth;
+pub mod dashboard;
 pub mod docs;
 pub mod health;
 pub mod tasks;

@@ -9,6 +9,7 @@ mod activities;
 mod analytics;
 mod auth;
 mod cluster;
+mod dashboard;
 mod docs;
 mod errors;
 mod ops;
