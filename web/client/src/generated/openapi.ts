@@ -1,0 +1,2245 @@
+// Generated from the hub's /api/openapi.json by `npm run gen:api`
+// (openapi-typescript). Do not edit by hand: regenerate.
+
+export interface paths {
+    "/api/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List activities, newest first. */
+        get: operations["list_activities"];
+        put?: never;
+        /**
+         * Publish an activity: stored durably, then pushed to the user's sessions.
+         * @description Service keys may back-date it with `created_at` (imports, history,
+         *     tests); analytics count it in the hour of that time. A user token that
+         *     sends `created_at` gets 403 `service_key_required`.
+         */
+        post: operations["create_activity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/activities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One activity. */
+        get: operations["get_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/activities/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import up to 1,000 activities of one user at once (service keys only).
+         * @description All are stored in one atomic step, in the order given, or none is (any
+         *     invalid item fails the whole request with 422 naming it, such as
+         *     `activities[3].title`). Each is then pushed, counted and delivered exactly
+         *     like a single create. `created_at` back-dates an item. `Idempotency-Key`
+         *     is not supported here (422): an import retried after an unknown outcome
+         *     should check what the user's activity list holds.
+         */
+        post: operations["bulk_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download activities or metrics as CSV, JSON or XLSX.
+         * @description `data=activities`: the user's activities created in the period, in id
+         *     order, streamed page by page (memory stays flat for any size). Named
+         *     ranges use the same trailing windows as the summary; `start`/`end` are
+         *     exact. `types` filters activity types. Columns: id, created_at, type,
+         *     title, message, link, metadata (JSON text), user_id.
+         *     `data=metrics`: the summary's numbers; `types` picks metrics. CSV: one row
+         *     per bucket, a column per metric; JSON: the summary object; XLSX: sheets
+         *     "Summary" and "Data points".
+         *     CSV is RFC 4180 (CRLF, quoted fields) and text cells starting with
+         *     `=`, `+`, `-`, `@`, tab or CR are prefixed with `'` so spreadsheets do not
+         *     run them. XLSX has typed numbers and date cells (UTC).
+         *     Served as an attachment (`Content-Disposition`).
+         */
+        get: operations["export_get"];
+        put?: never;
+        /**
+         * The same download as `GET /api/analytics/export`, with the fields in a
+         *     JSON body (`types` may be a list). Unknown fields are 422.
+         */
+        post: operations["export_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Analytics of a user over a period: totals, the previous period, change,
+         *     average per bucket, trend, and a zero-filled series per metric.
+         * @description Metrics: `prospects_added`, `prospects_analyzed` (research_completed),
+         *     `research_tasks_completed` (task_completed with kind research),
+         *     `outreach_sent`, `meetings_booked`, `content_published`,
+         *     `automations_triggered`, `tasks_completed`, and `conversion_rate` =
+         *     meetings_booked / outreach_sent as a fraction (0 when nothing was sent).
+         *     Granularity: hour for `day`, day for `week`/`month`, week for `quarter`,
+         *     month for `year`; for `start`/`end` by length (≤ 3 days hour, ≤ 45 days
+         *     day, ≤ 200 days week, else month). `trend` compares with the previous
+         *     period of as many buckets: `up` above +10 %, `down` below −10 %, else
+         *     `stable` (0 → more is `up`); `change_pct` is null when the previous total
+         *     is 0. Read from per-hour counters, never from raw activities.
+         */
+        get: operations["summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log in: the OAuth2 password form (`username` = e-mail) or JSON `{email, password}`. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke the refresh-token family (this login). Access tokens simply expire. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The logged-in user. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade a refresh token for a new pair. The old refresh token is spent; using
+         *     it again revokes every token of its family.
+         */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create an account. */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/broadcast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a `broadcast` frame to every connected session (service keys only; not stored). */
+        post: operations["broadcast"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List tasks, newest first. */
+        get: operations["list_tasks"];
+        put?: never;
+        /** Start tracking a task (status `queued`). */
+        post: operations["create_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task. */
+        get: operations["get_task"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Move a task along: status, progress, message, ETA. Pushed to the user's
+         *     sessions as a `task_update`; completing records a `task_completed` activity.
+         */
+        patch: operations["update_task"];
+        trace?: never;
+    };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's webhooks, oldest first. */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint. The response is the only one, besides
+         *     `GET /api/webhooks/{id}/secret`, that shows its signing secret.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook. */
+        get: operations["get_webhook"];
+        /** Replace a webhook's URL, events and description. */
+        put: operations["replace_webhook"];
+        post?: never;
+        /** Delete a webhook with its deliveries log. Pending deliveries are dropped. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Change some of a webhook's URL, events and description. */
+        patch: operations["patch_webhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deliveries log, newest first: every delivery with every attempt. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again now, with a fresh retry schedule and the same `webhook-id`. */
+        post: operations["retry_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-enable a disabled webhook and reset its failure count. Deliveries still
+         *     pending from before it was disabled go out again.
+         */
+        post: operations["enable_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhook's signing secret. */
+        get: operations["get_secret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret. For `webhooks.secret_rotation_overlap` (24 h by
+         *     default) deliveries are signed with both the new and the old secret; read
+         *     the new one with `GET /api/webhooks/{id}/secret`.
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a `webhook.test` event to the endpoint now and return the attempt. It
+         *     appears in the deliveries log; it is not retried, and a failure does not
+         *     count towards disabling the endpoint.
+         */
+        post: operations["test_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open the live feed (WebSocket). See the protocol in the README. */
+        get: operations["connect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ws/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Session counts of this node and of the cluster (no user ids). */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness. */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (text exposition format). */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: 200 when the store answers, else 503. */
+        get: operations["ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description A stored activity. */
+        Activity: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example 0000000000000000042 */
+            id: string;
+            link?: string | null;
+            message?: string | null;
+            /** @description Free-form JSON object. */
+            metadata: Record<string, never>;
+            title: string;
+            type: components["schemas"]["ActivityType"];
+            user_id: string;
+        };
+        ActivityPage: {
+            items: components["schemas"]["Activity"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description The kinds of activity the hub knows. Unknown kinds are rejected (422), so a
+         *     typo in a worker never creates an event nobody subscribes to.
+         * @enum {string}
+         */
+        ActivityType: "prospect_added" | "research_completed" | "outreach_sent" | "meeting_booked" | "content_published" | "task_completed" | "automation_triggered" | "notification";
+        BroadcastRequest: {
+            data?: Record<string, never> | null;
+            message?: string | null;
+            title: string;
+        };
+        /** @description `POST /api/activities/bulk`. */
+        BulkCreate: {
+            /** @description 1 to 1,000 activities, stored in this order. */
+            activities: components["schemas"]["BulkItem"][];
+            /** @description The user every activity belongs to. */
+            user_id: string;
+        };
+        /** @description What a bulk import stored. */
+        BulkCreated: {
+            created: number;
+            /** @description Ids of the stored activities, in the order given. */
+            ids: string[];
+        };
+        /** @description One activity of a bulk import. */
+        BulkItem: {
+            /**
+             * Format: date-time
+             * @description As in a single create; default now.
+             */
+            created_at?: string | null;
+            link?: string | null;
+            message?: string | null;
+            metadata?: Record<string, never> | null;
+            title: string;
+            type: components["schemas"]["ActivityType"];
+        };
+        CreateActivity: {
+            /**
+             * Format: date-time
+             * @description Service keys only (a user token sending it gets 403): when the event
+             *     happened, for imports and back-filled history. RFC 3339, kept to the
+             *     millisecond, from 1970 up to 5 minutes ahead of the hub's clock;
+             *     analytics count the activity in the hour of this time. Default: now.
+             */
+            created_at?: string | null;
+            /** @description An http(s) URL or an absolute path in the app. */
+            link?: string | null;
+            message?: string | null;
+            /** @description A JSON object. */
+            metadata?: Record<string, never> | null;
+            title: string;
+            type: components["schemas"]["ActivityType"];
+            /** @description Service keys name the user; user tokens may only name themselves. */
+            user_id?: string | null;
+        };
+        /** @description A new webhook, with the only copy of its secret besides `GET …/secret`. */
+        CreatedWebhook: components["schemas"]["Webhook"] & {
+            /** @description `whsec_` + base64 of 32 random bytes: the Standard Webhooks key. */
+            secret: string;
+        };
+        CreateTask: {
+            kind: components["schemas"]["TaskKind"];
+            metadata?: Record<string, never> | null;
+            title: string;
+            /** @description Service keys name the user; user tokens may only name themselves. */
+            user_id?: string | null;
+        };
+        CreateWebhook: {
+            description?: string | null;
+            /** @description Activity types to deliver; empty or absent means every type. */
+            events?: components["schemas"]["ActivityType"][];
+            /**
+             * @description An http(s) URL on the public internet.
+             * @example https://hooks.example.com/aiclone
+             */
+            url: string;
+            /** @description Service keys name the user; user tokens may only name themselves. */
+            user_id?: string | null;
+        };
+        /** @description One bucket of a series. */
+        DataPoint: {
+            /**
+             * Format: date-time
+             * @description Start of the bucket (RFC 3339 UTC); it ends where the next one starts.
+             */
+            start: string;
+            /**
+             * Format: double
+             * @description A count, or a fraction for `conversion_rate`.
+             */
+            value: number;
+        };
+        /** @description One attempt of a delivery, as the deliveries log shows it. */
+        DeliveryAttempt: {
+            /**
+             * Format: int32
+             * @description 1 for the first attempt of the delivery.
+             */
+            attempt: number;
+            /** Format: date-time */
+            attempted_at: string;
+            /**
+             * Format: int64
+             * @description From sending the request to the end of reading the response head.
+             */
+            duration_ms: number;
+            /** @description Why the attempt failed without a status (timeout, refused, blocked). */
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, if this one scheduled one.
+             */
+            next_attempt_at?: string | null;
+            /** @description The first KiB of the response body. */
+            response_body?: string | null;
+            /**
+             * Format: int32
+             * @description HTTP status, when the endpoint answered.
+             */
+            status_code?: number | null;
+        };
+        /** @description A delivery and every attempt made for it: one item of the deliveries log. */
+        DeliveryLog: {
+            /**
+             * Format: int32
+             * @description Number of attempts made.
+             */
+            attempt_count: number;
+            /** @description Oldest first. */
+            attempts: components["schemas"]["DeliveryAttempt"][];
+            /** Format: date-time */
+            created_at: string;
+            event_type: string;
+            /**
+             * @description The delivery id, which is also the `webhook-id` header.
+             * @example msg_0193c1d2e3f4
+             */
+            id: string;
+            /** Format: date-time */
+            next_attempt_at?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DeliveryPage: {
+            items: components["schemas"]["DeliveryLog"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where a delivery is in its life.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /** @description The JSON body of every error response. */
+        ErrorBody: {
+            /** @description Stable snake_case code, for programs. */
+            code: string;
+            fields?: components["schemas"]["FieldError"][];
+            /** @description Human sentence, for people. */
+            message: string;
+        };
+        /** @description The body of `POST /api/analytics/export`: the fields of the GET query. */
+        ExportBody: {
+            /** @description `activities` or `metrics`. */
+            data?: string | null;
+            end?: string | null;
+            /** @description `csv`, `json` or `xlsx`. */
+            format?: string | null;
+            start?: string | null;
+            time_range?: string | null;
+            /** @description `["outreach_sent", "meeting_booked"]` or `"outreach_sent,meeting_booked"`. */
+            types?: string[] | null;
+            tz?: string | null;
+            user_id?: string | null;
+        };
+        /** @description One invalid field of a request. */
+        FieldError: {
+            /** @description Path of the field, such as `email` or `metadata.owner`. */
+            field: string;
+            message: string;
+        };
+        /**
+         * @description The size of one bucket (one data point).
+         * @enum {string}
+         */
+        Granularity: "hour" | "day" | "week" | "month";
+        Health: {
+            /** @description `embedded` or `cluster`. */
+            mode: string;
+            node_id: string;
+            /** @example ok */
+            status: string;
+            version: string;
+        };
+        /** @description The OAuth2 password form, as FastAPI's `OAuth2PasswordRequestForm` takes it. */
+        LoginForm: {
+            client_id?: string | null;
+            client_secret?: string | null;
+            /** @description `password` if given. */
+            grant_type?: string | null;
+            password: string;
+            scope?: string | null;
+            /** @description The e-mail address. */
+            username: string;
+        };
+        LoginJson: {
+            email: string;
+            password: string;
+        };
+        /** @description One metric of a summary. */
+        MetricSummary: {
+            /**
+             * Format: double
+             * @description Mean per bucket over every bucket of the period.
+             */
+            average: number;
+            /**
+             * Format: double
+             * @description `(total − previous_total) / previous_total × 100`; null when the
+             *     previous total is 0.
+             */
+            change_pct?: number | null;
+            /** @description One per bucket, oldest first, zero-filled. */
+            data_points: components["schemas"]["DataPoint"][];
+            /** @description `prospects_added`, …, `conversion_rate`. */
+            metric: string;
+            /**
+             * Format: double
+             * @description The same over the previous period of as many buckets.
+             */
+            previous_total: number;
+            /**
+             * Format: double
+             * @description Over the whole period (for `conversion_rate`: the period's rate).
+             */
+            total: number;
+            trend: components["schemas"]["Trend"];
+        };
+        /** @description `PATCH`: only the fields given change (`description: null` clears it). */
+        PatchWebhook: {
+            description?: string | null;
+            events?: components["schemas"]["ActivityType"][] | null;
+            url?: string | null;
+        };
+        RefreshRequest: {
+            refresh_token: string;
+        };
+        RegisterRequest: {
+            /** @example ada@example.com */
+            email: string;
+            full_name?: string | null;
+            /**
+             * @description 8 to 1024 characters.
+             * @example correct horse battery staple
+             */
+            password: string;
+        };
+        /** @description `PUT`: the new configuration, whole (an absent description clears it). */
+        ReplaceWebhook: {
+            description?: string | null;
+            events?: components["schemas"]["ActivityType"][];
+            url: string;
+        };
+        RetryQueued: {
+            delivery_id: string;
+            /** Format: date-time */
+            next_attempt_at?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+        };
+        SecretRotated: {
+            /**
+             * Format: date-time
+             * @description Until then deliveries carry two signatures: the new secret's and the old one's.
+             */
+            previous_secret_expires_at: string;
+        };
+        /** @description `GET /api/analytics/summary`. */
+        Summary: {
+            granularity: components["schemas"]["Granularity"];
+            metrics: components["schemas"]["MetricSummary"][];
+            /**
+             * Format: date-time
+             * @description Exclusive; the end of the newest bucket (in the future for named ranges).
+             */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** @description `day`, `week`, `month`, `quarter`, `year`, or `custom` for `start`/`end`. */
+            time_range: string;
+            user_id: string;
+        };
+        /** @description A task as stored and as shown. */
+        Task: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            eta_seconds?: number | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            kind: components["schemas"]["TaskKind"];
+            message?: string | null;
+            metadata: Record<string, never>;
+            /**
+             * Format: int32
+             * @description 0–100, never decreasing.
+             */
+            progress: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["TaskStatus"];
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            user_id: string;
+        };
+        /**
+         * @description Kinds of long-running work.
+         * @enum {string}
+         */
+        TaskKind: "research" | "outreach" | "content" | "automation";
+        TaskPage: {
+            items: components["schemas"]["Task"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where a task is in its life.
+         * @enum {string}
+         */
+        TaskStatus: "queued" | "running" | "completed" | "failed" | "cancelled";
+        TestResult: {
+            attempt: components["schemas"]["DeliveryAttempt"];
+            /** @description The `webhook-id` of the test delivery. */
+            delivery_id: string;
+            event_type: string;
+            /** @description True when the endpoint answered 2xx within the timeout. */
+            succeeded: boolean;
+        };
+        TokenPair: {
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds until the access token expires.
+             * @example 1800
+             */
+            expires_in: number;
+            refresh_token: string;
+            /** @example bearer */
+            token_type: string;
+        };
+        /**
+         * @description Where a metric is heading compared with the previous period.
+         * @enum {string}
+         */
+        Trend: "up" | "down" | "stable";
+        UpdateTask: {
+            /**
+             * Format: int64
+             * @description Seconds left; estimated from the progress rate when omitted.
+             */
+            eta_seconds?: number | null;
+            message?: string | null;
+            /**
+             * Format: int32
+             * @description 0–100; never lower than the current value.
+             */
+            progress?: number | null;
+            status?: null | components["schemas"]["TaskStatus"];
+        };
+        /** @description A user as every API response shows it (never with the password hash). */
+        User: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            full_name?: string | null;
+            /** @example usr_0193c1d2e3f4 */
+            id: string;
+        };
+        UserEnvelope: {
+            user: components["schemas"]["User"];
+        };
+        /** @description A webhook endpoint as every API response shows it (never with its secret). */
+        Webhook: {
+            /**
+             * Format: int32
+             * @description Failed attempts since the last success; the endpoint is disabled when
+             *     this reaches `webhooks.max_consecutive_failures`.
+             */
+            consecutive_failures: number;
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            /** @description Why the hub disabled the endpoint (410, too many failures). */
+            disabled_reason?: string | null;
+            /** @description Activity types delivered; empty means every type. */
+            events: components["schemas"]["ActivityType"][];
+            /** @example wh_0193c1d2e3f4 */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the last attempt finished.
+             */
+            last_delivery_at?: string | null;
+            /**
+             * Format: int32
+             * @description HTTP status of the last attempt, if it got one.
+             */
+            last_status_code?: number | null;
+            status: components["schemas"]["WebhookStatus"];
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Where deliveries are POSTed (http or https). */
+            url: string;
+            user_id: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+            /** @description Always null: a user's webhooks fit in one page. */
+            next_cursor?: string | null;
+        };
+        WebhookSecret: {
+            /**
+             * Format: date-time
+             * @description While set, the previous secret still signs too (after a rotation).
+             */
+            previous_secret_expires_at?: string | null;
+            secret: string;
+        };
+        /**
+         * @description Whether an endpoint receives deliveries.
+         * @enum {string}
+         */
+        WebhookStatus: "active" | "disabled";
+        WsStatus: {
+            cluster_sessions: number;
+            cluster_users_online: number;
+            node_id: string;
+            node_sessions: number;
+            your_sessions: number;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    list_activities: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–200, default 50. */
+                limit?: number;
+                /** @description RFC 3339; inclusive. */
+                since?: string;
+                /** @description Only this activity type. */
+                type?: components["schemas"]["ActivityType"];
+                /** @description RFC 3339; exclusive. */
+                until?: string;
+                /** @description Service keys only: whose activities. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+        };
+    };
+    create_activity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key return the first activity (24 h) */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateActivity"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Activity"];
+                };
+            };
+            /** @description created_at sent with a user token, or another user's user_id */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown user_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Idempotency key reused with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_activity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Activity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activity */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Activity"];
+                };
+            };
+            /** @description No such activity of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkCreate"];
+            };
+        };
+        responses: {
+            /** @description All stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkCreated"];
+                };
+            };
+            /** @description Not a service key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown user_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields, or 0 or more than 1,000 activities */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_get: {
+        parameters: {
+            query?: {
+                /** @description `activities` or `metrics` (required). */
+                data?: string;
+                /** @description RFC 3339, exclusive, with `start`. */
+                end?: string;
+                /** @description `csv`, `json` or `xlsx` (required). */
+                format?: string;
+                /** @description RFC 3339, with `end`. */
+                start?: string;
+                /** @description As in the summary; default `month`. */
+                time_range?: string;
+                /**
+                 * @description Comma-separated: activity types for `activities`, metric names for
+                 *     `metrics`. Default: all.
+                 */
+                types?: string;
+                /** @description IANA zone of the buckets (and of named ranges). Default `UTC`. */
+                tz?: string;
+                /** @description Service keys only: whose data. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (text/csv, application/json or XLSX) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A user token naming another user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or unknown format, data, types, time_range or tz */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportBody"];
+            };
+        };
+        responses: {
+            /** @description The file (text/csv, application/json or XLSX) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A user token naming another user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown field, missing or unknown format, data, types, time_range or tz */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summary: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339, exclusive, with `start`. */
+                end?: string;
+                /** @description RFC 3339, with `end`: a custom range, widened to whole buckets. */
+                start?: string;
+                /**
+                 * @description `day` (24 hourly buckets), `week` (7 days), `month` (30 days, the
+                 *     default), `quarter` (13 weeks from Monday) or `year` (12 months):
+                 *     trailing windows ending with the bucket that holds now. Not with `start`/`end`.
+                 */
+                time_range?: string;
+                /**
+                 * @description IANA zone (such as `America/New_York`) whose hours, midnights,
+                 *     Mondays and months bound the buckets. Default `UTC`.
+                 */
+                tz?: string;
+                /** @description Service keys only: whose numbers. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Summary"];
+                };
+            };
+            /** @description A user token naming another user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown user_id (service keys) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown time_range or tz, bad start/end */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginJson"];
+                "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
+            };
+        };
+        responses: {
+            /** @description Logged in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Wrong e-mail or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a valid refresh token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description New pair */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Invalid, expired, revoked or reused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserEnvelope"];
+                };
+            };
+            /** @description E-mail taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    broadcast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BroadcastRequest"];
+            };
+        };
+        responses: {
+            /** @description Handed to every node */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a service key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tasks: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                kind?: components["schemas"]["TaskKind"];
+                limit?: number;
+                status?: components["schemas"]["TaskStatus"];
+                /** @description Service keys only: whose tasks. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+        };
+    };
+    create_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTask"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+        };
+    };
+    get_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No such task of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTask"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No such task of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid transition or progress going down */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every webhook of the user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            /** @description The user has the maximum number of webhooks */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid URL (or one that reaches a private address) or event type */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replace_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplaceWebhook"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchWebhook"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–200, default 50. */
+                limit?: number;
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Service keys only: whose webhook. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retry_delivery: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Delivery id (the webhook-id header) */
+                delivery_id: string;
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryQueued"];
+                };
+            };
+            /** @description No such webhook or delivery of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The webhook is disabled; enable it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    enable_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_secret: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretRotated"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_webhook: {
+        parameters: {
+            query?: {
+                /** @description Service keys only: the user acted for. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt (whatever the endpoint answered) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description No such webhook of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    connect: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated activity types to receive (default: all). */
+                events?: string;
+                /** @description Resume after this event id. */
+                last_event_id?: string;
+                /** @description Access token, for browsers that cannot set headers. Never logged. */
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching protocols */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or bad token; no upgrade */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Origin not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsStatus"];
+                };
+            };
+        };
+    };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+        };
+    };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A dependency is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+}

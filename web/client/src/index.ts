@@ -1,0 +1,58 @@
+// @aiclone/hub-client: the AI Clone Hub's browser and Node client.
+
+export {
+  HubClient,
+  CLIENT_CLOSE,
+  webSocketUrl,
+  type HubClientOptions,
+  type HubClientEvents,
+  type HubClientStats,
+  type HubState,
+  type GetToken,
+  type GetTokenContext,
+  type WebSocketConstructor,
+  type DisconnectedEvent,
+  type ReconnectingEvent,
+} from "./client.js";
+export {
+  HubApi,
+  type HubApiOptions,
+  type ListActivitiesQuery,
+  type ListTasksQuery,
+  type CreateActivityBody,
+  type CreateTaskBody,
+  type UpdateTaskBody,
+} from "./api.js";
+export {
+  createSession,
+  restoreSession,
+  register,
+  Session,
+  type SessionOptions,
+  type SessionEvents,
+  type RegisterOptions,
+} from "./session.js";
+export { HubError, type HubErrorInit } from "./errors.js";
+export { backoff, seededRandom } from "./backoff.js";
+export { decodeJwt, tokenExpiry, type TokenClaims } from "./jwt.js";
+export {
+  ACTIVITY_TYPES,
+  compareIds,
+  isEventId,
+  memoryStorage,
+  webStorage,
+  type Activity,
+  type ActivityType,
+  type Task,
+  type TaskKind,
+  type TaskStatus,
+  type User,
+  type TokenPair,
+  type ErrorBody,
+  type FieldError,
+  type StorageLike,
+  type ServerFrame,
+  type ClientFrame,
+  type WelcomeFrame,
+} from "./types.js";
+export type { paths, components, operations } from "./generated/openapi.js";
