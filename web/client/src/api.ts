@@ -19,6 +19,9 @@ export type ListTasksQuery = QueryOf<operations["list_tasks"]>;
 export type CreateActivityBody = JsonBody<operations["create_activity"]>;
 export type CreateTaskBody = JsonBody<operations["create_task"]>;
 export type UpdateTaskBody = JsonBody<operations["update_task"]>;
+export type CreateWebhookBody = JsonBody<operations["create_webhook"]>;
+export type PatchWebhookBody = JsonBody<operations["patch_webhook"]>;
+export type ListDeliveriesQuery = QueryOf<operations["list_deliveries"]>;
 
 export interface HubApiOptions {
   /** The hub's base URL, such as `http://127.0.0.1:8080`. */
@@ -115,6 +118,67 @@ export class HubApi {
 
   updateTask(id: string, body: UpdateTaskBody) {
     return this.unwrap(this.client.PATCH("/api/tasks/{id}", { params: { path: { id } }, body }));
+  }
+
+  /** The caller's webhook endpoints, oldest first. */
+  listWebhooks() {
+    return this.unwrap(this.client.GET("/api/webhooks"));
+  }
+
+  getWebhook(id: string) {
+    return this.unwrap(this.client.GET("/api/webhooks/{id}", { params: { path: { id } } }));
+  }
+
+  /** Creates an endpoint; the answer is the only one besides getWebhookSecret with its secret. */
+  createWebhook(body: CreateWebhookBody) {
+    return this.unwrap(this.client.POST("/api/webhooks", { body }));
+  }
+
+  /** Changes only the fields given. */
+  updateWebhook(id: string, body: PatchWebhookBody) {
+    return this.unwrap(this.client.PATCH("/api/webhooks/{id}", { params: { path: { id } }, body }));
+  }
+
+  deleteWebhook(id: string) {
+    return this.unwrap(this.client.DELETE("/api/webhooks/{id}", { params: { path: { id } } }));
+  }
+
+  /** The current signing secret (and, after a rotation, until when the old one still signs). */
+  getWebhookSecret(id: string) {
+    return this.unwrap(this.client.GET("/api/webhooks/{id}/secret", { params: { path: { id } } }));
+  }
+
+  /** A new secret; the previous one keeps signing too until the time answered. */
+  rotateWebhookSecret(id: string) {
+    return this.unwrap(
+      this.client.POST("/api/webhooks/{id}/secret/rotate", { params: { path: { id } } }),
+    );
+  }
+
+  /** Re-enables a disabled endpoint and resets its failure count. */
+  enableWebhook(id: string) {
+    return this.unwrap(this.client.POST("/api/webhooks/{id}/enable", { params: { path: { id } } }));
+  }
+
+  /** Sends a `webhook.test` event now and answers with the attempt. */
+  testWebhook(id: string) {
+    return this.unwrap(this.client.POST("/api/webhooks/{id}/test", { params: { path: { id } } }));
+  }
+
+  /** One page of an endpoint's deliveries log, newest first, each with its attempts. */
+  listDeliveries(id: string, query: ListDeliveriesQuery = {}) {
+    return this.unwrap(
+      this.client.GET("/api/webhooks/{id}/deliveries", { params: { path: { id }, query } }),
+    );
+  }
+
+  /** Queues one delivery again now, with the same `webhook-id`. */
+  retryDelivery(id: string, deliveryId: string) {
+    return this.unwrap(
+      this.client.POST("/api/webhooks/{id}/deliveries/{delivery_id}/retry", {
+        params: { path: { id, delivery_id: deliveryId } },
+      }),
+    );
   }
 
   /** Session counts of the node and the cluster. */

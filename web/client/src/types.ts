@@ -15,6 +15,14 @@ export type User = Schemas["User"];
 export type TokenPair = Schemas["TokenPair"];
 export type ErrorBody = Schemas["ErrorBody"];
 export type FieldError = Schemas["FieldError"];
+export type Webhook = Schemas["Webhook"];
+export type CreatedWebhook = Schemas["CreatedWebhook"];
+export type WebhookStatus = Schemas["WebhookStatus"];
+export type WebhookSecret = Schemas["WebhookSecret"];
+export type DeliveryLog = Schemas["DeliveryLog"];
+export type DeliveryAttempt = Schemas["DeliveryAttempt"];
+export type DeliveryStatus = Schemas["DeliveryStatus"];
+export type WebhookTestResult = Schemas["TestResult"];
 
 /** Every activity type the hub knows, in its order. */
 export const ACTIVITY_TYPES: readonly ActivityType[] = [
