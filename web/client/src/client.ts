@@ -23,6 +23,7 @@ import {
   type StorageLike,
   type Task,
   type WelcomeFrame,
+  type WebhookDeliveryFrame,
 } from "./types.js";
 
 /**
@@ -115,6 +116,8 @@ export interface HubClientEvents {
   event: Activity;
   task: Task;
   broadcast: Record<string, unknown>;
+  /** A webhook delivery attempt was recorded (the frame without its `type`). */
+  delivery: Omit<WebhookDeliveryFrame, "type">;
   resumed: { from: string; replayed: number; complete: boolean };
   gap: { from: string };
   subscribed: { events: ActivityType[] };
@@ -689,6 +692,15 @@ export class HubClient extends Emitter<HubClientEvents> {
         return;
       case "subscribed":
         this.emit("subscribed", { events: frame.events });
+        return;
+      case "webhook_delivery":
+        this.emit("delivery", {
+          webhook_id: frame.webhook_id,
+          delivery_id: frame.delivery_id,
+          event_type: frame.event_type,
+          status: frame.status,
+          attempt: frame.attempt,
+        });
         return;
       case "error":
         this.emit("error", new HubError({ code: frame.code, message: frame.message }));

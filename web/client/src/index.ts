@@ -65,5 +65,6 @@ export {
   type ServerFrame,
   type ClientFrame,
   type WelcomeFrame,
+  type WebhookDeliveryFrame,
 } from "./types.js";
 export type { paths, components, operations } from "./generated/openapi.js";

@@ -80,6 +80,20 @@ export interface SubscribedFrame {
   events: ActivityType[];
 }
 
+/**
+ * One attempt of a webhook delivery was recorded (sent to every session of
+ * the endpoint's owner, portal sessions included). Not an activity: never
+ * replayed on resume.
+ */
+export interface WebhookDeliveryFrame {
+  type: "webhook_delivery";
+  webhook_id: string;
+  delivery_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempt: DeliveryAttempt;
+}
+
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -94,6 +108,7 @@ export type ServerFrame =
   | ResumedFrame
   | PongFrame
   | SubscribedFrame
+  | WebhookDeliveryFrame
   | ErrorFrame;
 
 export type ClientFrame =
