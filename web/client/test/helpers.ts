@@ -2,7 +2,8 @@
 // a waiting helper with a deadline.
 
 import WebSocket from "ws";
-import { HubClient, type HubClientOptions } from "../src/index.js";
+import type { Hub } from "../../testing/hub.mjs";
+import { HubClient, compareIds, type HubClientOptions } from "../src/index.js";
 import type { Activity } from "../src/types.js";
 import type { DisconnectedEvent, HubState } from "../src/client.js";
 import type { HubError } from "../src/errors.js";
@@ -52,7 +53,70 @@ export function recordedClient(options: Omit<HubClientOptions, "WebSocket">): Re
   return rec;
 }
 
-/** Asserts ids are strictly increasing with no repeats, and returns them. */
+/** The ids of a list of activities. */
 export function ids(events: Activity[]): string[] {
   return events.map((e) => e.id);
+}
+
+/**
+ * Publishes `count` activities for `userId` one after another through
+ * `publishVia()` (the hub to use right now), each with its own
+ * Idempotency-Key so that a request cut off by a kill is retried without a
+ * second copy. Requests that find no hub are retried until `deadlineMs`.
+ * `onPublished(i)` runs after the i-th acknowledgement.
+ */
+export async function publishSeries(
+  publishVia: () => Hub,
+  userId: string,
+  count: number,
+  onPublished?: (i: number) => void | Promise<void>,
+  deadlineMs = 60_000,
+): Promise<string[]> {
+  const end = Date.now() + deadlineMs;
+  const tag = Math.random().toString(36).slice(2);
+  const out: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    for (;;) {
+      const hub = publishVia();
+      try {
+        const res = await hub.request("POST", "/api/activities", {
+          auth: "service",
+          headers: { "idempotency-key": `${tag}-${i}` },
+          body: { type: "notification", title: `event ${i}`, user_id: userId },
+        });
+        if (res.status === 201 || res.status === 200) {
+          out.push(((await res.json()) as { id: string }).id);
+          break;
+        }
+        await res.body?.cancel();
+      } catch {
+        // The hub is down (killed, restarting): try again.
+      }
+      if (Date.now() > end) throw new Error(`event ${i} could not be published`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await onPublished?.(i);
+  }
+  return out;
+}
+
+/** Every activity id the hub stores for the user, oldest first. */
+export async function storedIds(hub: Hub, userId: string): Promise<string[]> {
+  const all: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ user_id: userId, limit: "200" });
+    if (cursor) q.set("cursor", cursor);
+    const res = await hub.request("GET", `/api/activities?${q}`, { auth: "service" });
+    if (!res.ok) throw new Error(`list activities: ${res.status}`);
+    const page = (await res.json()) as { items: { id: string }[]; next_cursor: string | null };
+    all.push(...page.items.map((a) => a.id));
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all.reverse();
+}
+
+/** Asserts a list of ids is strictly increasing (so: in order, no repeats). */
+export function strictlyIncreasing(list: string[]): boolean {
+  return list.every((id, i) => i === 0 || compareIds(list[i - 1] as string, id) < 0);
 }
