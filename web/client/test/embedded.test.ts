@@ -38,8 +38,8 @@ test("kill -9 and restart mid-stream: 500 events, each received once, in order",
     () => hub,
     u.id,
     500,
-    async (i) => {
-      if (i === 199) {
+    async (n) => {
+      if (n === 200) {
         // Kill while the client is still receiving the stream, then bring
         // the hub back on the same port and data dir; the publisher keeps
         // going (retrying) while it is down.

@@ -59,24 +59,28 @@ export function ids(events: Activity[]): string[] {
 }
 
 /**
- * Publishes `count` activities for `userId` one after another through
- * `publishVia()` (the hub to use right now), each with its own
+ * Publishes `count` activities for `userId` through `publishVia()` (the hub
+ * to use right now), `concurrency` requests at a time, each with its own
  * Idempotency-Key so that a request cut off by a kill is retried without a
  * second copy. Requests that find no hub are retried until `deadlineMs`.
- * `onPublished(i)` runs after the i-th acknowledgement.
+ * `onPublished(n)` runs after the n-th acknowledgement (1-based), and the
+ * publishers wait for it. Resolves with the acknowledged ids, in id order.
  */
 export async function publishSeries(
   publishVia: () => Hub,
   userId: string,
   count: number,
-  onPublished?: (i: number) => void | Promise<void>,
-  deadlineMs = 60_000,
+  onPublished?: (acknowledged: number) => void | Promise<void>,
+  { concurrency = 4, deadlineMs = 60_000 } = {},
 ): Promise<string[]> {
   const end = Date.now() + deadlineMs;
   const tag = Math.random().toString(36).slice(2);
   const out: string[] = [];
-  for (let i = 0; i < count; i += 1) {
+  let next = 0;
+  let hook: Promise<void> = Promise.resolve();
+  const publishOne = async (i: number) => {
     for (;;) {
+      await hook;
       const hub = publishVia();
       try {
         const res = await hub.request("POST", "/api/activities", {
@@ -85,8 +89,7 @@ export async function publishSeries(
           body: { type: "notification", title: `event ${i}`, user_id: userId },
         });
         if (res.status === 201 || res.status === 200) {
-          out.push(((await res.json()) as { id: string }).id);
-          break;
+          return ((await res.json()) as { id: string }).id;
         }
         await res.body?.cancel();
       } catch {
@@ -95,9 +98,21 @@ export async function publishSeries(
       if (Date.now() > end) throw new Error(`event ${i} could not be published`);
       await new Promise((r) => setTimeout(r, 25));
     }
-    await onPublished?.(i);
-  }
-  return out;
+  };
+  const worker = async () => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      out.push(await publishOne(i));
+      if (onPublished) {
+        const n = out.length;
+        hook = hook.then(() => onPublished(n));
+        await hook;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return out.sort(compareIds);
 }
 
 /** Every activity id the hub stores for the user, oldest first. */

@@ -238,6 +238,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/portal/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange a portal link's one-time token for a portal session. */
+        post: operations["exchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a one-time portal link for a user (service keys only). */
+        post: operations["create_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks": {
         parameters: {
             query?: never;
@@ -599,6 +633,20 @@ export interface components {
             /** @description `whsec_` + base64 of 32 random bytes: the Standard Webhooks key. */
             secret: string;
         };
+        CreatePortalSession: {
+            /**
+             * @description The portal may list and view endpoints and deliveries, but change
+             *     nothing and read no secret. Default false.
+             */
+            read_only?: boolean | null;
+            /**
+             * Format: int32
+             * @description How long the link, and the session it opens, last. Default 3600.
+             */
+            ttl_seconds?: number | null;
+            /** @description Whose webhooks the portal manages. */
+            user_id: string;
+        };
         CreateTask: {
             kind: components["schemas"]["TaskKind"];
             metadata?: Record<string, never> | null;
@@ -700,6 +748,10 @@ export interface components {
             /** @description Human sentence, for people. */
             message: string;
         };
+        ExchangePortalToken: {
+            /** @description The token from the link's fragment. */
+            token: string;
+        };
         /** @description The body of `POST /api/analytics/export`: the fields of the GET query. */
         ExportBody: {
             /** @description `activities` or `metrics`. */
@@ -782,6 +834,30 @@ export interface components {
             description?: string | null;
             events?: components["schemas"]["ActivityType"][] | null;
             url?: string | null;
+        };
+        PortalLink: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description `…/portal#token=hub_portal_…`: works once. */
+            url: string;
+        };
+        PortalSession: {
+            /**
+             * @description A bearer token for `/api/webhooks/**` and the WebSocket (which then
+             *     carries `webhook_delivery` frames only).
+             */
+            access_token: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: int64
+             * @description Seconds until the session ends.
+             */
+            expires_in: number;
+            read_only: boolean;
+            /** @description Always `bearer`. */
+            token_type: string;
+            user_id: string;
         };
         RefreshRequest: {
             refresh_token: string;
@@ -1519,6 +1595,108 @@ export interface operations {
             };
             /** @description Not a service key */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    exchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExchangePortalToken"];
+            };
+        };
+        responses: {
+            /** @description The session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description Unknown, used or expired link (`invalid_portal_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePortalSession"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            /** @description No or bad credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a service key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user (`user_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,54 @@
+import { formatChange } from "../lib/format";
+import type { MetricSummary } from "../hub/types";
+import { formatMetric, metricLabel } from "./metrics";
+
+const ARROWS = { up: "▲", down: "▼", stable: "▶" } as const;
+const TREND_WORDS = { up: "up", down: "down", stable: "steady" } as const;
+
+/** One metric: its total, the change against the previous period and the trend arrow. */
+export function MetricCard({
+  metric,
+  previousLabel,
+  nextLabel,
+}: {
+  metric: MetricSummary;
+  previousLabel: string;
+  nextLabel: string;
+}) {
+  const titleId = `metric-${metric.metric}-title`;
+  const forecastTotal = metric.forecast?.total;
+  return (
+    <article className="card metric-card" aria-labelledby={titleId} data-metric={metric.metric}>
+      <h3 id={titleId} className="metric-name">
+        {metricLabel(metric.metric)}
+      </h3>
+      <p className="metric-total" data-total={metric.total}>
+        {formatMetric(metric.metric, metric.total)}
+      </p>
+      <p className={`metric-change trend-${metric.trend}`}>
+        <span className="metric-arrow" aria-hidden="true">
+          {ARROWS[metric.trend]}
+        </span>
+        <span className="visually-hidden">Trend {TREND_WORDS[metric.trend]}, </span>
+        {metric.change_pct !== null && metric.change_pct !== undefined ? (
+          <>
+            <span className="metric-pct">{formatChange(metric.change_pct)}</span>
+            <span className="metric-vs">vs {previousLabel}</span>
+          </>
+        ) : metric.total > 0 ? (
+          <>
+            <span className="metric-pct">New</span>
+            <span className="metric-vs">none in the {previousLabel}</span>
+          </>
+        ) : (
+          <span className="metric-vs">None in this or the {previousLabel}</span>
+        )}
+      </p>
+      {forecastTotal !== undefined && forecastTotal !== null ? (
+        <p className="metric-forecast">
+          Forecast {nextLabel}: {formatMetric(metric.metric, forecastTotal)}
+        </p>
+      ) : null}
+    </article>
+  );
+}
