@@ -8,7 +8,6 @@ import { SignIn } from "../signin/SignIn";
 import { ConnectionStatus } from "../status/ConnectionStatus";
 import { useConnection } from "../status/useConnection";
 import { TasksScreen } from "../tasks/TasksScreen";
-import { WebhooksScreen } from "../webhooks/WebhooksScreen";
 import { useAuth } from "./useAuth";
 import { Shell } from "./Shell";
 import { BrandMark } from "./BrandMark";
@@ -17,7 +16,6 @@ const TITLES: Record<Route, string> = {
   feed: "Live feed",
   tasks: "Tasks",
   analytics: "Analytics",
-  webhooks: "Webhooks",
 };
 
 export function App() {
@@ -27,7 +25,8 @@ export function App() {
       return (
         <div className="splash" role="status">
           <span>
-            <span className="spinner" aria-hidden="true" /> Opening your dashboard…
+            <span className="spinner" aria-hidden="true" /> Opening your
+            dashboard…
           </span>
         </div>
       );
@@ -43,20 +42,32 @@ export function App() {
             <p className="alert alert-error" role="alert">
               {state.message}
             </p>
-            <button type="button" className="btn btn-primary" onClick={() => void retry()}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => void retry()}
+            >
               Try again
             </button>
           </div>
         </main>
       );
     case "signed-out":
-      return <SignIn onSignIn={signIn} onRegister={register} notice={state.notice} />;
+      return (
+        <SignIn onSignIn={signIn} onRegister={register} notice={state.notice} />
+      );
     case "signed-in":
       return <SignedIn services={state.services} onLogout={logout} />;
   }
 }
 
-function SignedIn({ services, onLogout }: { services: Services; onLogout(): Promise<void> }) {
+function SignedIn({
+  services,
+  onLogout,
+}: {
+  services: Services;
+  onLogout(): Promise<void>;
+}) {
   const route = useRoute();
   const [loggingOut, setLoggingOut] = useState(false);
 
@@ -67,7 +78,11 @@ function SignedIn({ services, onLogout }: { services: Services; onLogout(): Prom
   const user = services.user;
   return (
     <ServicesContext.Provider value={services}>
-      <HubProvider client={services.client} api={services.api} session={services.session}>
+      <HubProvider
+        client={services.client}
+        api={services.api}
+        session={services.session}
+      >
         <Shell
           route={route}
           userLabel={user.full_name || user.email}
@@ -82,8 +97,6 @@ function SignedIn({ services, onLogout }: { services: Services; onLogout(): Prom
             <FeedScreen />
           ) : route === "tasks" ? (
             <TasksScreen />
-          ) : route === "webhooks" ? (
-            <WebhooksScreen />
           ) : (
             <AnalyticsScreen />
           )}

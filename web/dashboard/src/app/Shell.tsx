@@ -7,7 +7,6 @@ const NAV: { route: Route; label: string }[] = [
   { route: "feed", label: "Live feed" },
   { route: "tasks", label: "Tasks" },
   { route: "analytics", label: "Analytics" },
-  { route: "webhooks", label: "Webhooks" },
 ];
 
 export interface ShellProps {
@@ -20,7 +19,14 @@ export interface ShellProps {
 }
 
 /** The frame of every signed-in screen: brand, navigation, connection status, account. */
-export function Shell({ route, userLabel, status, onLogout, loggingOut, children }: ShellProps) {
+export function Shell({
+  route,
+  userLabel,
+  status,
+  onLogout,
+  loggingOut,
+  children,
+}: ShellProps) {
   return (
     <>
       <a className="skip-link" href="#main">

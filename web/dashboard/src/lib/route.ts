@@ -1,14 +1,16 @@
-/** Hash routing (`#/feed`, `#/tasks`, `#/analytics`, `#/webhooks`): the hub only serves `/`. */
+/** Hash routing (`#/feed`, `#/tasks`, `#/analytics`): the hub only serves `/`. */
 import { useEffect, useState } from "react";
 
-export const ROUTES = ["feed", "tasks", "analytics", "webhooks"] as const;
+export const ROUTES = ["feed", "tasks", "analytics"] as const;
 export type Route = (typeof ROUTES)[number];
 
 export const DEFAULT_ROUTE: Route = "feed";
 
 export function parseRoute(hash: string): Route {
   const name = hash.replace(/^#\/?/, "").split(/[/?]/)[0] ?? "";
-  return (ROUTES as readonly string[]).includes(name) ? (name as Route) : DEFAULT_ROUTE;
+  return (ROUTES as readonly string[]).includes(name)
+    ? (name as Route)
+    : DEFAULT_ROUTE;
 }
 
 export function routeHref(route: Route): string {
@@ -16,7 +18,9 @@ export function routeHref(route: Route): string {
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
+  const [route, setRoute] = useState<Route>(() =>
+    parseRoute(window.location.hash),
+  );
   useEffect(() => {
     const onChange = () => setRoute(parseRoute(window.location.hash));
     window.addEventListener("hashchange", onChange);
