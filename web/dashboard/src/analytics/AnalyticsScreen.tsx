@@ -22,11 +22,7 @@ function savedPrefs(): { range: RangeName; tz: string } {
 export function AnalyticsScreen() {
   const { api } = useServices();
   const [prefs, setPrefs] = useState(savedPrefs);
-  const { summary, loading, error, reload } = useSummary(
-    api,
-    prefs.range,
-    prefs.tz,
-  );
+  const { summary, loading, error, reload } = useSummary(api, prefs.range, prefs.tz);
 
   const update = useCallback((next: { range: RangeName; tz: string }) => {
     setPrefs(next);
@@ -48,12 +44,7 @@ export function AnalyticsScreen() {
       error={error}
       onRetry={() => void reload()}
       onExport={(format, data) =>
-        downloadExport(api, {
-          format,
-          data,
-          time_range: prefs.range,
-          tz: prefs.tz,
-        })
+        downloadExport(api, { format, data, time_range: prefs.range, tz: prefs.tz })
       }
     />
   );

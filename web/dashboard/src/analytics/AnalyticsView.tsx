@@ -69,8 +69,8 @@ export function AnalyticsView(props: AnalyticsViewProps) {
         <div aria-busy={loading}>
           <p className="period-note">
             {formatDateTime(summary.period_start, timeZone)} –{" "}
-            {formatDateTime(summary.period_end, timeZone)} (
-            {timeZone.replace(/_/g, " ")}){loading ? " · updating…" : ""}
+            {formatDateTime(summary.period_end, timeZone)} ({timeZone.replace(/_/g, " ")})
+            {loading ? " · updating…" : ""}
           </p>
           <h2 className="visually-hidden">Totals</h2>
           <div className="metric-grid">

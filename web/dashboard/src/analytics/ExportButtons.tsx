@@ -14,9 +14,7 @@ export function ExportButtons({ onExport }: ExportButtonsProps) {
   const id = useId();
   const [data, setData] = useState<ExportData>("metrics");
   const [busy, setBusy] = useState<ExportFormat | null>(null);
-  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(
-    null,
-  );
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
 
   async function run(format: ExportFormat) {
     setBusy(format);
@@ -25,10 +23,7 @@ export function ExportButtons({ onExport }: ExportButtonsProps) {
       const name = await onExport(format, data);
       setStatus({ ok: true, text: `Downloaded ${name}` });
     } catch (err) {
-      setStatus({
-        ok: false,
-        text: `Export failed: ${toProblem(err).message}`,
-      });
+      setStatus({ ok: false, text: `Export failed: ${toProblem(err).message}` });
     } finally {
       setBusy(null);
     }
@@ -57,9 +52,7 @@ export function ExportButtons({ onExport }: ExportButtonsProps) {
           onClick={() => void run(format)}
           aria-label={`Download ${data} as ${format.toUpperCase()}`}
         >
-          {busy === format ? (
-            <span className="spinner" aria-hidden="true" />
-          ) : null}
+          {busy === format ? <span className="spinner" aria-hidden="true" /> : null}
           {format.toUpperCase()}
         </button>
       ))}

@@ -18,11 +18,7 @@ export function MetricCard({
   const titleId = `metric-${metric.metric}-title`;
   const forecastTotal = metric.forecast?.total;
   return (
-    <article
-      className="card metric-card"
-      aria-labelledby={titleId}
-      data-metric={metric.metric}
-    >
+    <article className="card metric-card" aria-labelledby={titleId} data-metric={metric.metric}>
       <h3 id={titleId} className="metric-name">
         {metricLabel(metric.metric)}
       </h3>
@@ -33,14 +29,10 @@ export function MetricCard({
         <span className="metric-arrow" aria-hidden="true">
           {ARROWS[metric.trend]}
         </span>
-        <span className="visually-hidden">
-          Trend {TREND_WORDS[metric.trend]},{" "}
-        </span>
+        <span className="visually-hidden">Trend {TREND_WORDS[metric.trend]}, </span>
         {metric.change_pct !== null && metric.change_pct !== undefined ? (
           <>
-            <span className="metric-pct">
-              {formatChange(metric.change_pct)}
-            </span>
+            <span className="metric-pct">{formatChange(metric.change_pct)}</span>
             <span className="metric-vs">vs {previousLabel}</span>
           </>
         ) : metric.total > 0 ? (

@@ -47,25 +47,11 @@ function toSeries(metric: MetricSummary): Series {
     low.push(f.low);
     high.push(f.high);
   }
-  return {
-    x,
-    actual,
-    forecast,
-    low,
-    high,
-    sum,
-    hasForecast: future.length > 0,
-  };
+  return { x, actual, forecast, low, high, sum, hasForecast: future.length > 0 };
 }
 
 /** A time-series chart of one metric, with the forecast as a dashed band when there is one. */
-export function MetricChart({
-  metric,
-  timeZone,
-}: {
-  metric: MetricSummary;
-  timeZone: string;
-}) {
+export function MetricChart({ metric, timeZone }: { metric: MetricSummary; timeZone: string }) {
   const box = useRef<HTMLDivElement>(null);
   const series = useMemo(() => toSeries(metric), [metric]);
   const rate = isRate(metric.metric);
@@ -74,19 +60,14 @@ export function MetricChart({
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const fmt = (v: number | null) =>
-      v === null ? "—" : formatMetric(metric.metric, v);
+    const fmt = (v: number | null) => (v === null ? "—" : formatMetric(metric.metric, v));
     const opts: uPlot.Options = {
       width: Math.max(240, el.clientWidth),
       height: HEIGHT,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone),
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      scales: {
-        y: {
-          range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : rate ? 1 : 4],
-        },
-      },
+      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : rate ? 1 : 4] } },
       axes: [
         {
           stroke: "#555e69",
@@ -102,11 +83,7 @@ export function MetricChart({
           font: "11px system-ui, sans-serif",
           values: (_u, splits) =>
             splits.map((v) =>
-              rate
-                ? `${Math.round(v * 100)}%`
-                : Number.isInteger(v)
-                  ? String(v)
-                  : "",
+              rate ? `${Math.round(v * 100)}%` : Number.isInteger(v) ? String(v) : "",
             ),
         },
       ],
@@ -143,9 +120,7 @@ export function MetricChart({
           points: { show: false },
         },
       ],
-      bands: series.hasForecast
-        ? [{ series: [4, 3], fill: FORECAST_FILL }]
-        : [],
+      bands: series.hasForecast ? [{ series: [4, 3], fill: FORECAST_FILL }] : [],
     };
     const data: uPlot.AlignedData = [
       series.x,
@@ -189,8 +164,7 @@ export function MetricChart({
       {series.hasForecast ? (
         <p className="chart-legend">
           <span className="legend-actual" aria-hidden="true" /> Actual
-          <span className="legend-forecast" aria-hidden="true" /> Forecast (80 %
-          band)
+          <span className="legend-forecast" aria-hidden="true" /> Forecast (80 % band)
         </p>
       ) : null}
     </figure>

@@ -1,13 +1,7 @@
 import { useId, useMemo } from "react";
 import { timeZones } from "./metrics";
 
-export function TimeZonePicker({
-  value,
-  onChange,
-}: {
-  value: string;
-  onChange(tz: string): void;
-}) {
+export function TimeZonePicker({ value, onChange }: { value: string; onChange(tz: string): void }) {
   const id = useId();
   const zones = useMemo(() => {
     const list = timeZones();
@@ -16,12 +10,7 @@ export function TimeZonePicker({
   return (
     <div className="field tz-field">
       <label htmlFor={id}>Time zone</label>
-      <select
-        id={id}
-        className="select"
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-      >
+      <select id={id} className="select" value={value} onChange={(e) => onChange(e.target.value)}>
         {zones.map((z) => (
           <option key={z} value={z}>
             {z.replace(/_/g, " ")}

@@ -5,10 +5,7 @@
  */
 import type { HubApi } from "@aiclone/hub-client";
 
-export function fileNameFrom(
-  disposition: string | null,
-  fallback: string,
-): string {
+export function fileNameFrom(disposition: string | null, fallback: string): string {
   if (!disposition) return fallback;
   const star = /filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i.exec(disposition);
   if (star?.[1]) {
@@ -32,10 +29,7 @@ export interface ExportRequest {
 }
 
 /** Downloads the export; resolves with the file name used. */
-export async function downloadExport(
-  api: HubApi,
-  request: ExportRequest,
-): Promise<string> {
+export async function downloadExport(api: HubApi, request: ExportRequest): Promise<string> {
   const pending = api.client.GET("/api/analytics/export", {
     params: { query: request },
     parseAs: "blob",

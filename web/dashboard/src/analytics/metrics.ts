@@ -39,20 +39,8 @@ export function formatMetric(metric: string, value: number): string {
 }
 
 export const RANGES = [
-  {
-    value: "day",
-    label: "Day",
-    previous: "previous 24 h",
-    next: "next 24 h",
-    bucket: "hour",
-  },
-  {
-    value: "week",
-    label: "Week",
-    previous: "previous week",
-    next: "next week",
-    bucket: "day",
-  },
+  { value: "day", label: "Day", previous: "previous 24 h", next: "next 24 h", bucket: "hour" },
+  { value: "week", label: "Week", previous: "previous week", next: "next week", bucket: "day" },
   {
     value: "month",
     label: "Month",
@@ -67,13 +55,7 @@ export const RANGES = [
     next: "next quarter",
     bucket: "week",
   },
-  {
-    value: "year",
-    label: "Year",
-    previous: "previous year",
-    next: "next year",
-    bucket: "month",
-  },
+  { value: "year", label: "Year", previous: "previous year", next: "next year", bucket: "month" },
 ] as const;
 
 export type RangeName = (typeof RANGES)[number]["value"];
@@ -87,10 +69,7 @@ export function timeZones(): string[] {
   const local = browserTimeZone();
   let all: string[];
   try {
-    all =
-      typeof Intl.supportedValuesOf === "function"
-        ? Intl.supportedValuesOf("timeZone")
-        : [];
+    all = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   } catch {
     all = [];
   }

@@ -16,15 +16,8 @@ function supportsForecast(api: HubApi): Promise<boolean> {
     .GET("/api/openapi.json" as never)
     .then(({ data }) => {
       const doc = data as
-        | {
-            paths?: Record<
-              string,
-              { get?: { parameters?: { name?: string }[] } }
-            >;
-          }
-        | undefined;
-      const params =
-        doc?.paths?.["/api/analytics/summary"]?.get?.parameters ?? [];
+        { paths?: Record<string, { get?: { parameters?: { name?: string }[] } }> } | undefined;
+      const params = doc?.paths?.["/api/analytics/summary"]?.get?.parameters ?? [];
       return params.some((p) => p.name === "forecast");
     })
     .catch(() => false);
@@ -37,19 +30,13 @@ interface SummaryQuery {
   forecast?: boolean;
 }
 
-async function fetchSummary(
-  api: HubApi,
-  range: string,
-  tz: string,
-): Promise<Summary> {
+async function fetchSummary(api: HubApi, range: string, tz: string): Promise<Summary> {
   const query: SummaryQuery = { time_range: range, tz };
   const withForecast = await supportsForecast(api);
   if (withForecast) query.forecast = true;
   const get = (q: SummaryQuery) =>
     api.unwrap(
-      api.client.GET("/api/analytics/summary", {
-        params: { query: q as never },
-      }),
+      api.client.GET("/api/analytics/summary", { params: { query: q as never } }),
     ) as Promise<Summary>;
   try {
     return await get(query);

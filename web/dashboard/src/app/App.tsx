@@ -25,8 +25,7 @@ export function App() {
       return (
         <div className="splash" role="status">
           <span>
-            <span className="spinner" aria-hidden="true" /> Opening your
-            dashboard…
+            <span className="spinner" aria-hidden="true" /> Opening your dashboard…
           </span>
         </div>
       );
@@ -42,32 +41,20 @@ export function App() {
             <p className="alert alert-error" role="alert">
               {state.message}
             </p>
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => void retry()}
-            >
+            <button type="button" className="btn btn-primary" onClick={() => void retry()}>
               Try again
             </button>
           </div>
         </main>
       );
     case "signed-out":
-      return (
-        <SignIn onSignIn={signIn} onRegister={register} notice={state.notice} />
-      );
+      return <SignIn onSignIn={signIn} onRegister={register} notice={state.notice} />;
     case "signed-in":
       return <SignedIn services={state.services} onLogout={logout} />;
   }
 }
 
-function SignedIn({
-  services,
-  onLogout,
-}: {
-  services: Services;
-  onLogout(): Promise<void>;
-}) {
+function SignedIn({ services, onLogout }: { services: Services; onLogout(): Promise<void> }) {
   const route = useRoute();
   const [loggingOut, setLoggingOut] = useState(false);
 
@@ -78,11 +65,7 @@ function SignedIn({
   const user = services.user;
   return (
     <ServicesContext.Provider value={services}>
-      <HubProvider
-        client={services.client}
-        api={services.api}
-        session={services.session}
-      >
+      <HubProvider client={services.client} api={services.api} session={services.session}>
         <Shell
           route={route}
           userLabel={user.full_name || user.email}

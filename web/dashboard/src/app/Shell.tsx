@@ -19,14 +19,7 @@ export interface ShellProps {
 }
 
 /** The frame of every signed-in screen: brand, navigation, connection status, account. */
-export function Shell({
-  route,
-  userLabel,
-  status,
-  onLogout,
-  loggingOut,
-  children,
-}: ShellProps) {
+export function Shell({ route, userLabel, status, onLogout, loggingOut, children }: ShellProps) {
   return (
     <>
       <a className="skip-link" href="#main">

@@ -29,11 +29,7 @@ async function servicesFor(session: Session): Promise<Services> {
   const baseUrl = hubBaseUrl();
   const api = new HubApi({ baseUrl, getToken: session.getToken });
   const user = await api.me();
-  const client = new HubClient({
-    baseUrl,
-    getToken: session.getToken,
-    storage: storage(),
-  });
+  const client = new HubClient({ baseUrl, getToken: session.getToken, storage: storage() });
   return { session, api, client, user };
 }
 
@@ -46,17 +42,12 @@ export function useAuth() {
   const adopt = useCallback((services: Services) => {
     current.current = services;
     services.session.on("ended", ({ reason }) => {
-      if (
-        current.current !== services ||
-        (reason === "logout" && loggingOut.current)
-      )
-        return;
+      if (current.current !== services || (reason === "logout" && loggingOut.current)) return;
       current.current = null;
       services.client.disconnect();
       setState({
         phase: "signed-out",
-        notice:
-          reason === "logout" ? null : "Your session has ended. Sign in again.",
+        notice: reason === "logout" ? null : "Your session has ended. Sign in again.",
       });
     });
     setState({ phase: "signed-in", services });
@@ -65,10 +56,7 @@ export function useAuth() {
   const restore = useCallback(async () => {
     setState({ phase: "restoring" });
     try {
-      const session = await restoreSession({
-        baseUrl: hubBaseUrl(),
-        storage: storage(),
-      });
+      const session = await restoreSession({ baseUrl: hubBaseUrl(), storage: storage() });
       if (!session) {
         setState({ phase: "signed-out", notice: null });
         return;
@@ -77,10 +65,7 @@ export function useAuth() {
     } catch (err) {
       const problem = toProblem(err);
       if (problem.status === 401)
-        setState({
-          phase: "signed-out",
-          notice: "Your session has ended. Sign in again.",
-        });
+        setState({ phase: "signed-out", notice: "Your session has ended. Sign in again." });
       else setState({ phase: "unreachable", message: problem.message });
     }
   }, [adopt]);

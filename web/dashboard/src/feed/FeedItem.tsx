@@ -17,9 +17,7 @@ const INITIALS: Record<string, string> = {
 function safeHref(link: string): string | null {
   try {
     const url = new URL(link, window.location.href);
-    return url.protocol === "https:" || url.protocol === "http:"
-      ? url.href
-      : null;
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
   } catch {
     return null;
   }
@@ -36,35 +34,21 @@ export function FeedItem({
 }) {
   const href = activity.link ? safeHref(activity.link) : null;
   return (
-    <li
-      className={`feed-item${fresh ? " feed-item-new" : ""}`}
-      data-activity-id={activity.id}
-    >
-      <span
-        className={`feed-icon tone-${activityTone(activity.type)}`}
-        aria-hidden="true"
-      >
+    <li className={`feed-item${fresh ? " feed-item-new" : ""}`} data-activity-id={activity.id}>
+      <span className={`feed-icon tone-${activityTone(activity.type)}`} aria-hidden="true">
         {INITIALS[activity.type] ?? "•"}
       </span>
       <div className="feed-body">
         <p className="feed-title">{activity.title}</p>
-        {activity.message ? (
-          <p className="feed-message">{activity.message}</p>
-        ) : null}
+        {activity.message ? <p className="feed-message">{activity.message}</p> : null}
         <div className="feed-meta">
           <span className={`badge tone-${activityTone(activity.type)}`}>
             {activityLabel(activity.type)}
           </span>
           {activity.link ? (
             href ? (
-              <a
-                className="feed-link"
-                href={href}
-                target="_blank"
-                rel="noopener noreferrer"
-              >
-                Open link
-                <span className="visually-hidden"> for {activity.title}</span>
+              <a className="feed-link" href={href} target="_blank" rel="noopener noreferrer">
+                Open link<span className="visually-hidden"> for {activity.title}</span>
               </a>
             ) : (
               <span className="muted">{activity.link}</span>

@@ -13,10 +13,7 @@ const PAGE = 25;
 
 export function FeedScreen() {
   const [type, setType] = useState("");
-  const types = useMemo(
-    () => (type ? [type as ActivityType] : undefined),
-    [type],
-  );
+  const types = useMemo(() => (type ? [type as ActivityType] : undefined), [type]);
   const feed = useActivityFeed({ types, limit: PAGE });
   const [loadingMore, setLoadingMore] = useState(false);
   const { loadMore } = feed;
@@ -28,11 +25,7 @@ export function FeedScreen() {
     <FeedView
       items={feed.items}
       loading={feed.loading}
-      error={
-        feed.error
-          ? `Could not load the feed. ${toProblem(feed.error).message}`
-          : null
-      }
+      error={feed.error ? `Could not load the feed. ${toProblem(feed.error).message}` : null}
       hasMore={feed.hasMore}
       loadingMore={loadingMore}
       onLoadMore={onLoadMore}

@@ -19,16 +19,7 @@ export interface FeedViewProps {
 
 /** The live feed: a type filter, newest first, older pages fetched when the end scrolls into view. */
 export function FeedView(props: FeedViewProps) {
-  const {
-    items,
-    loading,
-    error,
-    hasMore,
-    loadingMore,
-    onLoadMore,
-    type,
-    onTypeChange,
-  } = props;
+  const { items, loading, error, hasMore, loadingMore, onLoadMore, type, onTypeChange } = props;
   const filterId = useId();
   const now = useNow(30_000);
   const fresh = useFreshIds(items, loading);
@@ -79,21 +70,12 @@ export function FeedView(props: FeedViewProps) {
         ) : (
           <ol className="feed-list" aria-label="Activities, newest first">
             {items.map((a) => (
-              <FeedItem
-                key={a.id}
-                activity={a}
-                fresh={fresh.has(a.id)}
-                now={now}
-              />
+              <FeedItem key={a.id} activity={a} fresh={fresh.has(a.id)} now={now} />
             ))}
           </ol>
         )}
         {items.length > 0 ? (
-          <LoadMore
-            hasMore={hasMore}
-            loading={loadingMore}
-            onLoadMore={onLoadMore}
-          />
+          <LoadMore hasMore={hasMore} loading={loadingMore} onLoadMore={onLoadMore} />
         ) : null}
       </div>
     </section>
@@ -130,15 +112,10 @@ function LoadMore({
     <div className="feed-foot" ref={sentinel}>
       {loading ? (
         <span>
-          <span className="spinner" aria-hidden="true" /> Loading older
-          activity…
+          <span className="spinner" aria-hidden="true" /> Loading older activity…
         </span>
       ) : hasMore ? (
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={() => latest.current()}
-        >
+        <button type="button" className="btn btn-small" onClick={() => latest.current()}>
           Load older activity
         </button>
       ) : (
@@ -149,10 +126,7 @@ function LoadMore({
 }
 
 /** Ids that arrived after the first render, so they can be highlighted briefly. */
-function useFreshIds(
-  items: readonly Activity[],
-  loading: boolean,
-): Set<string> {
+function useFreshIds(items: readonly Activity[], loading: boolean): Set<string> {
   const seen = useRef<Set<string> | null>(null);
   const [fresh, setFresh] = useState<Set<string>>(() => new Set());
   useEffect(() => {
@@ -164,8 +138,7 @@ function useFreshIds(
     const known = seen.current;
     const added = items.filter((a) => !known.has(a.id)).map((a) => a.id);
     for (const id of added) known.add(id);
-    if (added.length > 0 && items[0] && added.includes(items[0].id))
-      setFresh(new Set(added));
+    if (added.length > 0 && items[0] && added.includes(items[0].id)) setFresh(new Set(added));
   }, [items, loading]);
   return fresh;
 }

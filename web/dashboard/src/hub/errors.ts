@@ -22,18 +22,12 @@ export interface Problem {
 }
 
 function record(value: unknown): Record<string, unknown> | null {
-  return typeof value === "object" && value !== null
-    ? (value as Record<string, unknown>)
-    : null;
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
 }
 
 function numberOrNull(value: unknown): number | null {
   if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (
-    typeof value === "string" &&
-    value.trim() !== "" &&
-    Number.isFinite(Number(value))
-  ) {
+  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) {
     return Number(value);
   }
   return null;
@@ -53,8 +47,7 @@ export function toProblem(err: unknown): Problem {
     return {
       status: 0,
       code: "network",
-      message:
-        "The hub cannot be reached. Check that it is running and your network is up.",
+      message: "The hub cannot be reached. Check that it is running and your network is up.",
       retryAfter: null,
       fields: [],
     };
@@ -63,8 +56,7 @@ export function toProblem(err: unknown): Problem {
   const body = record(r.body) ?? record(r.error) ?? {};
   const status = numberOrNull(r.status) ?? numberOrNull(body.status) ?? 500;
   const code = String(r.code ?? body.code ?? "internal");
-  const retryAfter =
-    numberOrNull(r.retryAfter) ?? numberOrNull(r.retry_after) ?? null;
+  const retryAfter = numberOrNull(r.retryAfter) ?? numberOrNull(r.retry_after) ?? null;
   const rawFields = Array.isArray(r.fields)
     ? r.fields
     : Array.isArray(body.fields)
@@ -73,10 +65,7 @@ export function toProblem(err: unknown): Problem {
   const fields: FieldProblem[] = rawFields
     .map(record)
     .filter((f): f is Record<string, unknown> => f !== null)
-    .map((f) => ({
-      field: String(f.field ?? ""),
-      message: String(f.message ?? ""),
-    }));
+    .map((f) => ({ field: String(f.field ?? ""), message: String(f.message ?? "") }));
   const serverMessage =
     typeof r.message === "string"
       ? r.message
@@ -111,11 +100,9 @@ function wordsFor(
     case "validation_error":
       return "Some fields need attention.";
   }
-  if (status === 429)
-    return wordsFor(status, "rate_limited", serverMessage, retryAfter);
+  if (status === 429) return wordsFor(status, "rate_limited", serverMessage, retryAfter);
   if (status === 401) return "Your session has ended. Sign in again.";
-  if (status === 503)
-    return "The hub is temporarily unavailable. Try again in a moment.";
+  if (status === 503) return "The hub is temporarily unavailable. Try again in a moment.";
   if (status >= 500)
     return "The hub hit an internal error. Try again; if it keeps happening, check its logs.";
   if (serverMessage) return serverMessage;

@@ -10,8 +10,7 @@ export interface Activity {
   metadata?: unknown;
 }
 
-export type TaskStatus =
-  "queued" | "running" | "completed" | "failed" | "cancelled";
+export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
 export interface Task {
   id: string;
@@ -42,11 +41,7 @@ export interface MetricSummary {
   average: number;
   trend: "up" | "down" | "stable";
   data_points: { start: string; value: number }[];
-  forecast?: {
-    method?: string;
-    total?: number;
-    points: ForecastPoint[];
-  } | null;
+  forecast?: { method?: string; total?: number; points: ForecastPoint[] } | null;
 }
 
 export interface Summary {

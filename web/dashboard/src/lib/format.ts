@@ -4,9 +4,7 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 
 export function formatCount(value: number): string {
-  return Number.isInteger(value)
-    ? integer.format(value)
-    : decimal.format(value);
+  return Number.isInteger(value) ? integer.format(value) : decimal.format(value);
 }
 
 export function formatPercent(fraction: number): string {
@@ -15,12 +13,7 @@ export function formatPercent(fraction: number): string {
 
 /** "+12.5 %", "−3 %", or "—" when there is nothing to compare with. */
 export function formatChange(changePct: number | null | undefined): string {
-  if (
-    changePct === null ||
-    changePct === undefined ||
-    !Number.isFinite(changePct)
-  )
-    return "—";
+  if (changePct === null || changePct === undefined || !Number.isFinite(changePct)) return "—";
   const sign = changePct > 0 ? "+" : changePct < 0 ? "−" : "";
   return `${sign}${decimal.format(Math.abs(changePct))} %`;
 }

@@ -8,9 +8,7 @@ export const DEFAULT_ROUTE: Route = "feed";
 
 export function parseRoute(hash: string): Route {
   const name = hash.replace(/^#\/?/, "").split(/[/?]/)[0] ?? "";
-  return (ROUTES as readonly string[]).includes(name)
-    ? (name as Route)
-    : DEFAULT_ROUTE;
+  return (ROUTES as readonly string[]).includes(name) ? (name as Route) : DEFAULT_ROUTE;
 }
 
 export function routeHref(route: Route): string {
@@ -18,9 +16,7 @@ export function routeHref(route: Route): string {
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState<Route>(() =>
-    parseRoute(window.location.hash),
-  );
+  const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
   useEffect(() => {
     const onChange = () => setRoute(parseRoute(window.location.hash));
     window.addEventListener("hashchange", onChange);

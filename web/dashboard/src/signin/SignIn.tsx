@@ -7,11 +7,7 @@ type Mode = "signin" | "register";
 
 export interface SignInProps {
   onSignIn(email: string, password: string): Promise<void>;
-  onRegister(
-    email: string,
-    password: string,
-    fullName: string | null,
-  ): Promise<void>;
+  onRegister(email: string, password: string, fullName: string | null): Promise<void>;
   /** A reason to show above the form, such as an expired session. */
   notice?: string | null;
 }
@@ -25,15 +21,9 @@ export function SignIn({ onSignIn, onRegister, notice }: SignInProps) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const waitLeft = useCountdown(problem?.retryAfter ?? null);
-  const ids = {
-    email: useId(),
-    password: useId(),
-    name: useId(),
-    error: useId(),
-  };
+  const ids = { email: useId(), password: useId(), name: useId(), error: useId() };
 
-  const fieldError = (name: string) =>
-    problem?.fields.find((f) => f.field === name)?.message;
+  const fieldError = (name: string) => problem?.fields.find((f) => f.field === name)?.message;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -63,9 +53,7 @@ export function SignIn({ onSignIn, onRegister, notice }: SignInProps) {
           <BrandMark />
           <span>AI Clone Hub</span>
         </div>
-        <h1 id="signin-title">
-          {mode === "signin" ? "Sign in" : "Create your account"}
-        </h1>
+        <h1 id="signin-title">{mode === "signin" ? "Sign in" : "Create your account"}</h1>
         <p className="signin-lede">
           {mode === "signin"
             ? "See your clone's activity, tasks and results as they happen."
@@ -146,9 +134,7 @@ export function SignIn({ onSignIn, onRegister, notice }: SignInProps) {
               className="input"
               name="password"
               type="password"
-              autoComplete={
-                mode === "signin" ? "current-password" : "new-password"
-              }
+              autoComplete={mode === "signin" ? "current-password" : "new-password"}
               required
               minLength={mode === "register" ? 8 : undefined}
               value={password}
@@ -164,9 +150,7 @@ export function SignIn({ onSignIn, onRegister, notice }: SignInProps) {
           <button
             className="btn btn-primary"
             type="submit"
-            disabled={
-              busy || (problem?.code === "rate_limited" && (waitLeft ?? 0) > 0)
-            }
+            disabled={busy || (problem?.code === "rate_limited" && (waitLeft ?? 0) > 0)}
           >
             {busy ? <span className="spinner" aria-hidden="true" /> : null}
             {mode === "signin" ? "Sign in" : "Create account"}
@@ -189,8 +173,7 @@ function useCountdown(seconds: number | null): number | null {
       return;
     }
     const until = Date.now() + seconds * 1000;
-    const tick = () =>
-      setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
+    const tick = () => setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
     tick();
     const timer = window.setInterval(tick, 250);
     return () => window.clearInterval(timer);

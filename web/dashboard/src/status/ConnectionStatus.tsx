@@ -12,11 +12,7 @@ export interface ConnectionStatusProps {
 }
 
 /** The always-visible pill: live (and the node), connecting, reconnecting in N s, offline. */
-export function ConnectionStatus({
-  state,
-  retryAt,
-  nodeId,
-}: ConnectionStatusProps) {
+export function ConnectionStatus({ state, retryAt, nodeId }: ConnectionStatusProps) {
   const seconds = useSecondsUntil(state === "reconnecting" ? retryAt : null);
   let label: string;
   switch (state) {
@@ -27,22 +23,14 @@ export function ConnectionStatus({
       label = "Connecting…";
       break;
     case "reconnecting":
-      label =
-        seconds !== null && seconds > 0
-          ? `Reconnecting in ${seconds} s`
-          : "Reconnecting…";
+      label = seconds !== null && seconds > 0 ? `Reconnecting in ${seconds} s` : "Reconnecting…";
       break;
     case "offline":
       label = "Offline";
       break;
   }
   return (
-    <div
-      className={`conn conn-${state}`}
-      role="status"
-      aria-live="polite"
-      data-state={state}
-    >
+    <div className={`conn conn-${state}`} role="status" aria-live="polite" data-state={state}>
       <span className="conn-dot" aria-hidden="true" />
       <span className="conn-label">{label}</span>
       {state === "live" && nodeId ? (

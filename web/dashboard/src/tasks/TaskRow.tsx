@@ -53,18 +53,10 @@ export function TaskRow({ task, now }: { task: Task; now: number }) {
       <div className="task-detail">
         <span className="task-message">
           {task.message ??
-            (task.status === "queued"
-              ? "Waiting to start"
-              : active
-                ? "Working…"
-                : "")}
+            (task.status === "queued" ? "Waiting to start" : active ? "Working…" : "")}
         </span>
-        {active &&
-        task.eta_seconds !== null &&
-        task.eta_seconds !== undefined ? (
-          <span className="task-eta">
-            ETA {formatDuration(task.eta_seconds)}
-          </span>
+        {active && task.eta_seconds !== null && task.eta_seconds !== undefined ? (
+          <span className="task-eta">ETA {formatDuration(task.eta_seconds)}</span>
         ) : null}
       </div>
     </li>

@@ -14,11 +14,7 @@ export function TasksScreen() {
     <TasksView
       tasks={tasks.items}
       loading={tasks.loading}
-      error={
-        tasks.error
-          ? `Could not load tasks. ${toProblem(tasks.error).message}`
-          : null
-      }
+      error={tasks.error ? `Could not load tasks. ${toProblem(tasks.error).message}` : null}
       filter={filter}
       onFilterChange={setFilter}
     />

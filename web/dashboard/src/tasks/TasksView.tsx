@@ -13,13 +13,7 @@ export interface TasksViewProps {
   onFilterChange(filter: TaskFilter): void;
 }
 
-export function TasksView({
-  tasks,
-  loading,
-  error,
-  filter,
-  onFilterChange,
-}: TasksViewProps) {
+export function TasksView({ tasks, loading, error, filter, onFilterChange }: TasksViewProps) {
   const now = useNow();
   const shown =
     filter === "active"
@@ -30,10 +24,7 @@ export function TasksView({
       <div className="page-head">
         <div>
           <h1 id="tasks-title">Tasks</h1>
-          <p>
-            Long-running research, outreach and content work, with live
-            progress.
-          </p>
+          <p>Long-running research, outreach and content work, with live progress.</p>
         </div>
         <div className="seg" role="group" aria-label="Show">
           <button
@@ -64,9 +55,7 @@ export function TasksView({
           </div>
         ) : shown.length === 0 && !error ? (
           <div className="empty-state">
-            <strong>
-              {filter === "active" ? "Nothing in progress" : "No tasks yet"}
-            </strong>
+            <strong>{filter === "active" ? "Nothing in progress" : "No tasks yet"}</strong>
             Tasks your clone starts show up here with their progress.
           </div>
         ) : (
