@@ -8,6 +8,7 @@ import { SignIn } from "../signin/SignIn";
 import { ConnectionStatus } from "../status/ConnectionStatus";
 import { useConnection } from "../status/useConnection";
 import { TasksScreen } from "../tasks/TasksScreen";
+import { WebhooksScreen } from "../webhooks/WebhooksScreen";
 import { useAuth } from "./useAuth";
 import { Shell } from "./Shell";
 import { BrandMark } from "./BrandMark";
@@ -16,6 +17,7 @@ const TITLES: Record<Route, string> = {
   feed: "Live feed",
   tasks: "Tasks",
   analytics: "Analytics",
+  webhooks: "Webhooks",
 };
 
 export function App() {
@@ -80,6 +82,8 @@ function SignedIn({ services, onLogout }: { services: Services; onLogout(): Prom
             <FeedScreen />
           ) : route === "tasks" ? (
             <TasksScreen />
+          ) : route === "webhooks" ? (
+            <WebhooksScreen />
           ) : (
             <AnalyticsScreen />
           )}

@@ -7,6 +7,7 @@ const NAV: { route: Route; label: string }[] = [
   { route: "feed", label: "Live feed" },
   { route: "tasks", label: "Tasks" },
   { route: "analytics", label: "Analytics" },
+  { route: "webhooks", label: "Webhooks" },
 ];
 
 export interface ShellProps {

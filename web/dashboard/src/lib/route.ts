@@ -1,7 +1,7 @@
-/** Hash routing (`#/feed`, `#/tasks`, `#/analytics`): the hub only serves `/`. */
+/** Hash routing (`#/feed`, `#/tasks`, `#/analytics`, `#/webhooks`): the hub only serves `/`. */
 import { useEffect, useState } from "react";
 
-export const ROUTES = ["feed", "tasks", "analytics"] as const;
+export const ROUTES = ["feed", "tasks", "analytics", "webhooks"] as const;
 export type Route = (typeof ROUTES)[number];
 
 export const DEFAULT_ROUTE: Route = "feed";
