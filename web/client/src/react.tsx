@@ -77,6 +77,7 @@ export interface HubConnectionState {
   nextReconnectAt: number | null;
   /** The last close, if any. */
   lastDisconnect: DisconnectedEvent | null;
+  /** As of the last connection change (read `client.lastEventId` for the live value). */
   lastEventId: string | null;
 }
 
