@@ -181,6 +181,15 @@ export class HubApi {
     );
   }
 
+  /**
+   * Exchanges a portal link's one-time token (`/portal#token=…`) for a
+   * portal session: a bearer token for the user's webhooks only, until the
+   * link's expiry. Needs no credential; a used or expired token is a 401.
+   */
+  exchangePortalToken(token: string) {
+    return this.unwrap(this.client.POST("/api/portal/exchange", { body: { token } }));
+  }
+
   /** Session counts of the node and the cluster. */
   wsStatus() {
     return this.unwrap(this.client.GET("/api/ws/status"));

@@ -61,6 +61,8 @@ export {
   type DeliveryAttempt,
   type DeliveryStatus,
   type WebhookTestResult,
+  type PortalSession,
+  type PortalLink,
   type StorageLike,
   type ServerFrame,
   type ClientFrame,

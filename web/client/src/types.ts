@@ -23,6 +23,8 @@ export type DeliveryLog = Schemas["DeliveryLog"];
 export type DeliveryAttempt = Schemas["DeliveryAttempt"];
 export type DeliveryStatus = Schemas["DeliveryStatus"];
 export type WebhookTestResult = Schemas["TestResult"];
+export type PortalSession = Schemas["PortalSession"];
+export type PortalLink = Schemas["PortalLink"];
 
 /** Every activity type the hub knows, in its order. */
 export const ACTIVITY_TYPES: readonly ActivityType[] = [
