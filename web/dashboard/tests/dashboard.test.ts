@@ -25,8 +25,19 @@ let userId = "";
 /** A task started early, so the hub has a progress rate to estimate an ETA from. */
 let taskId = "";
 
+let accessToken: string | null = null;
+
+/**
+ * An access token of the test user: the page's own, read once while it is
+ * signed in (each login costs a password hash, seconds in a debug build).
+ */
 async function token(): Promise<string> {
-  return (await hub.login(email, PASSWORD)).access_token;
+  accessToken ??= await page.evaluate(() => {
+    const raw = localStorage.getItem("aiclone-hub:session");
+    return raw ? (JSON.parse(raw) as { access_token: string }).access_token : null;
+  });
+  if (!accessToken) throw new Error("the page holds no session");
+  return accessToken;
 }
 
 async function api<T>(path: string): Promise<T> {
@@ -277,6 +288,44 @@ describe("the dashboard", () => {
 
   test("the page raised no errors", () => {
     expect(problems).toEqual([]);
+  });
+});
+
+describe("a rate-limited sign-in", () => {
+  test("says how long to wait, from Retry-After", async () => {
+    const limited = await startHub({
+      env: {
+        HUB__RATE_LIMIT__ENABLED: "true",
+        HUB__RATE_LIMIT__POLICIES__AUTH__LIMIT: "1",
+        HUB__RATE_LIMIT__POLICIES__AUTH__WINDOW: "60s",
+      },
+    });
+    const limitedServer = await pageServer(limited);
+    const fresh = await newPage(browser);
+    try {
+      const p = fresh.page;
+      await p.goto(limitedServer.url);
+      await p.getByRole("heading", { name: "Sign in" }).waitFor();
+      await p.getByLabel("E-mail").fill("nobody@example.test");
+      await p.getByLabel("Password").fill("not the password");
+      const submit = p.getByRole("button", { name: "Sign in", exact: true }).last();
+      // The policy allows one attempt a minute: the first is answered, the second refused.
+      await submit.click();
+      await expect
+        .poll(() => p.getByRole("alert").textContent())
+        .toContain("Wrong e-mail or password.");
+      await submit.click();
+      await expect
+        .poll(() => p.getByRole("alert").textContent())
+        .toMatch(/Too many attempts\. Try again in \d+ s\./);
+      expect(await submit.isDisabled()).toBe(true);
+      await screenshots(p, "09-signin-rate-limited");
+      expect(fresh.problems).toEqual([]);
+    } finally {
+      await fresh.context.close();
+      await limitedServer.close();
+      await limited.close();
+    }
   });
 });
 

@@ -38,10 +38,10 @@ export function MetricCard({
         ) : metric.total > 0 ? (
           <>
             <span className="metric-pct">New</span>
-            <span className="metric-vs">none in the {previousLabel}</span>
+            <span className="metric-vs">vs none before</span>
           </>
         ) : (
-          <span className="metric-vs">None in this or the {previousLabel}</span>
+          <span className="metric-vs">No activity yet</span>
         )}
       </p>
       {forecastTotal !== undefined && forecastTotal !== null ? (
