@@ -22,10 +22,21 @@ afterAll(async () => {
   await hub?.close();
 });
 
-/** A registered user and a long-lived token for it (no password hashing per test). */
+/** A newly registered user and a long-lived token for it. */
 async function user() {
   const u = await hub.register();
   return { id: u.id, token: mintAccessToken(u.id, 3600) };
+}
+
+let sharedUser: Promise<{ id: string; token: string }> | null = null;
+/**
+ * One user for the tests that only look at what they publish themselves
+ * (each client starts without a resume position): registering costs a
+ * password hash, which a debug build makes slow.
+ */
+function shared() {
+  sharedUser ??= user();
+  return sharedUser;
 }
 
 test("kill -9 and restart mid-stream: 500 events, each received once, in order", async () => {
@@ -62,7 +73,7 @@ test("kill -9 and restart mid-stream: 500 events, each received once, in order",
 });
 
 test("SIGTERM closes with 1012, the client comes back soon and resumes", async () => {
-  const u = await user();
+  const u = await shared();
   const rec = recordedClient({ baseUrl: hub.url, token: u.token });
   const delays: { delay: number; at: number }[] = [];
   rec.client.on("reconnecting", (r) => delays.push({ delay: r.delay, at: Date.now() }));
@@ -88,7 +99,7 @@ test("SIGTERM closes with 1012, the client comes back soon and resumes", async (
 });
 
 test("a frozen hub (SIGSTOP) is detected by the heartbeat within pingInterval + pongTimeout", async () => {
-  const u = await user();
+  const u = await shared();
   const pingInterval = 400;
   const pongTimeout = 400;
   const rec = recordedClient({
@@ -130,7 +141,7 @@ test("a frozen hub (SIGSTOP) is detected by the heartbeat within pingInterval + 
 });
 
 test("a token the upgrade refuses (401) backs off to the maximum delay", async () => {
-  const u = await user();
+  const u = await shared();
   const expired = mintAccessToken(u.id, -60);
   const rec = recordedClient({
     baseUrl: hub.url,
@@ -150,7 +161,7 @@ test("a token the upgrade refuses (401) backs off to the maximum delay", async (
 });
 
 test("without the status (as in browsers), the token probe tells a 401 from the network", async () => {
-  const u = await user();
+  const u = await shared();
   // A WebSocket that, like a browser's, does not say why an upgrade failed.
   const BrowserLike = function (this: unknown, url: string) {
     const socket = new WebSocket(url);
@@ -186,4 +197,35 @@ test("without the status (as in browsers), the token probe tells a 401 from the 
   expect(delays[0]).toBeLessThan(50);
   for (const d of delays.slice(1)) expect(d).toBeGreaterThanOrEqual(700);
   expect(rec.errors.some((e) => e.status === 401)).toBe(true);
+});
+
+test("a 4001 close (token expired, no refresh in time) asks for a new token and reconnects", async () => {
+  const u = await shared();
+  // Until the hub has closed the session, getToken has nothing newer to
+  // give (as if the login service were unreachable), so the hub closes it
+  // at the token's exp.
+  const old = mintAccessToken(u.id, 3);
+  let closed = false;
+  const asked: { forceRefresh: boolean; at: number }[] = [];
+  const rec = recordedClient({
+    baseUrl: hub.url,
+    getToken: ({ forceRefresh }) => {
+      asked.push({ forceRefresh, at: Date.now() });
+      return forceRefresh && closed ? mintAccessToken(u.id, 3600) : old;
+    },
+  });
+  rec.client.on("disconnected", (d) => {
+    if (d.code === 4001) closed = true;
+  });
+  rec.client.connect();
+  await rec.client.ready(10_000);
+  await eventually("the 4001 close", () => rec.disconnects.some((d) => d.code === 4001), 10_000);
+  const closedAt = rec.disconnects.find((d) => d.code === 4001)?.at as number;
+  await eventually("the reconnect", () => rec.connects === 2, 10_000);
+  const after = asked.filter((a) => a.at >= closedAt);
+  expect(after[0]?.forceRefresh).toBe(true);
+  expect(rec.errors.filter((e) => e.status === 401)).toEqual([]);
+  const a = await hub.publish(u.id, { title: "after 4001" });
+  await eventually("the event", () => rec.events.some((e) => e.id === a.id));
+  rec.client.disconnect();
 });

@@ -31,10 +31,22 @@ function countingFetch() {
   return { counter, fetchFn };
 }
 
-async function newAccount() {
-  const email = uniqueEmail("limits");
-  const user = await register({ baseUrl: hub.url, email, password: PASSWORD });
-  return { email, user };
+let account: Promise<{ email: string; user: { id: string } }> | null = null;
+/** One account for the session tests (each logs in on its own). */
+function newAccount() {
+  account ??= (async () => {
+    const email = uniqueEmail("limits");
+    const user = await register({ baseUrl: hub.url, email, password: PASSWORD });
+    return { email, user };
+  })();
+  return account;
+}
+
+let sharedUser: Promise<{ id: string }> | null = null;
+/** One user for the resume tests, which only look at what they publish. */
+function shared() {
+  sharedUser ??= hub.register();
+  return sharedUser;
 }
 
 test("a session stays open across 3-second tokens, never closed with 4001", async () => {
@@ -93,7 +105,7 @@ test("4029 (too many sessions) waits the maximum delay between attempts", async 
 });
 
 test("resuming from an id older than the history emits gap, then the newest events in order", async () => {
-  const u = await hub.register();
+  const u = await shared();
   const published: string[] = [];
   for (let i = 0; i < 12; i += 1) published.push((await hub.publish(u.id, { title: `e${i}` })).id);
   const from = published[0] as string;
@@ -129,7 +141,7 @@ test("resuming from an id older than the history emits gap, then the newest even
 });
 
 test("the resume position is persisted per user and used after a reload", async () => {
-  const u = await hub.register();
+  const u = await shared();
   const storage = memoryStorage();
   const a = recordedClient({ baseUrl: hub.url, token: mintAccessToken(u.id, 600), storage });
   a.client.connect();
