@@ -47,6 +47,8 @@ use crate::routes;
         routes::webhooks::test_webhook,
         routes::webhooks::list_deliveries,
         routes::webhooks::retry_delivery,
+        routes::portal::create_session,
+        routes::portal::exchange,
         routes::ws::connect,
         routes::ws::status,
         routes::health::health,

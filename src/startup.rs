@@ -43,6 +43,7 @@ fn start_webhooks(
     settings: &Settings,
     store: Arc<dyn Store>,
     leases: Option<Arc<dyn Leases>>,
+    bus: Arc<dyn Bus>,
 ) -> anyhow::Result<(actix::Addr<WebhookRegistry>, actix::Arbiter)> {
     let wh = &settings.webhooks;
     let deps = Arc::new(WebhookDeps {
@@ -58,6 +59,7 @@ fn start_webhooks(
         }),
         tls: send::tls_config().context("building the TLS configuration")?,
         leases,
+        bus,
     });
     let arbiter = actix::Arbiter::new();
     let registry =
@@ -235,8 +237,9 @@ impl Application {
             leases,
         } = backend;
 
-        let (webhooks, webhook_arbiter) = start_webhooks(&settings, store.clone(), leases)
-            .context("cannot start webhook delivery")?;
+        let (webhooks, webhook_arbiter) =
+            start_webhooks(&settings, store.clone(), leases, bus.clone())
+                .context("cannot start webhook delivery")?;
         bus.attach_webhooks(webhooks.clone());
 
         let session_deps = Arc::new(SessionDeps {

@@ -11,7 +11,7 @@ use actix::Addr;
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
 use hub_core::webhook::Delivery;
-use hub_core::EventSink;
+use hub_core::{EventSink, UserId};
 use tracing::warn;
 
 use crate::frames::{Outbound, ServerFrame};
@@ -26,6 +26,9 @@ pub trait Bus: EventSink {
     /// Connects the webhook registry, which starts after the store (it needs
     /// it) and so after the bus. Once only.
     fn attach_webhooks(&self, registry: Addr<WebhookRegistry>);
+    /// A `webhook_delivery` frame for every session of the endpoint's owner,
+    /// on every node. Sent after the attempt is stored; not stored itself.
+    fn webhook_attempted(&self, owner: &UserId, frame: Outbound);
 }
 
 /// The in-process bus of embedded mode.
@@ -89,5 +92,12 @@ impl Bus for LocalBus {
             .do_send(BroadcastFrame(Arc::new(Outbound::control(
                 &ServerFrame::Broadcast { data },
             ))));
+    }
+
+    fn webhook_attempted(&self, owner: &UserId, frame: Outbound) {
+        self.registry.do_send(DeliverToUser {
+            user: owner.clone(),
+            frame: Arc::new(frame),
+        });
     }
 }

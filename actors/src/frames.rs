@@ -6,6 +6,7 @@ use actix_web_actors::ws::CloseCode;
 use bytestring::ByteString;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hub_core::model::{Activity, ActivityType, Task};
+use hub_core::webhook::{DeliveryAttempt, DeliveryStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -39,6 +40,9 @@ pub struct Outbound {
     pub text: ByteString,
     /// When the event was committed, for the publish→send latency histogram.
     pub committed_at: Option<Instant>,
+    /// A `webhook_delivery` frame: the only kind a webhooks-only (portal)
+    /// session receives.
+    pub webhook_log: bool,
 }
 
 impl Outbound {
@@ -61,6 +65,7 @@ impl Outbound {
             event: Some((activity.kind, activity.id.seq().unwrap_or(0))),
             text: text.into(),
             committed_at: Some(Instant::now()),
+            webhook_log: false,
         }
     }
 
@@ -74,6 +79,7 @@ impl Outbound {
             // Serialising these plain structs cannot fail.
             text: serde_json::to_string(frame).unwrap_or_default().into(),
             committed_at: None,
+            webhook_log: matches!(frame, ServerFrame::WebhookDelivery { .. }),
         }
     }
 
@@ -85,6 +91,7 @@ impl Outbound {
             event: Some((kind, seq)),
             text,
             committed_at: Some(Instant::now()),
+            webhook_log: false,
         }
     }
 
@@ -94,6 +101,15 @@ impl Outbound {
             event: None,
             text,
             committed_at: None,
+            webhook_log: false,
+        }
+    }
+
+    /// A pre-serialised `webhook_delivery` frame from another node.
+    pub fn remote_webhook_log(text: ByteString) -> Self {
+        Self {
+            webhook_log: true,
+            ..Self::remote_control(text)
         }
     }
 }
@@ -134,6 +150,16 @@ pub enum ServerFrame<'a> {
     Error {
         code: &'a str,
         message: &'a str,
+    },
+    /// One attempt of a webhook delivery was recorded: the owner's open
+    /// delivery logs show it without a reload. Not an activity: never
+    /// stored in history, never replayed.
+    WebhookDelivery {
+        webhook_id: &'a str,
+        delivery_id: &'a str,
+        event_type: &'a str,
+        status: DeliveryStatus,
+        attempt: &'a DeliveryAttempt,
     },
 }
 

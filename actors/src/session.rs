@@ -72,6 +72,9 @@ pub struct WsSession {
     initial_resume: Option<ActivityId>,
     /// True once the registry accepted the session.
     registered: bool,
+    /// A portal session: it gets `webhook_delivery` frames and nothing else
+    /// of its user's (no events, task updates, broadcasts or replays).
+    webhooks_only: bool,
     span: Span,
 }
 
@@ -97,8 +100,16 @@ impl WsSession {
             expiry: None,
             initial_resume: resume_from,
             registered: false,
+            webhooks_only: false,
             span,
         }
+    }
+
+    /// Makes this a webhooks-only (portal) session.
+    pub fn webhooks_only(mut self) -> Self {
+        self.webhooks_only = true;
+        self.initial_resume = None;
+        self
     }
 
     fn send(&self, ctx: &mut WebsocketContext<Self>, frame: &ServerFrame<'_>) {
@@ -145,6 +156,14 @@ impl WsSession {
     /// Replays history after `from`, holding the mailbox (live frames wait in
     /// it, in order) until the replay is written.
     fn resume(&mut self, from: ActivityId, ctx: &mut WebsocketContext<Self>) {
+        if self.webhooks_only {
+            self.error(
+                ctx,
+                "not_available",
+                "A portal session sees webhook deliveries only; it has no events to resume.",
+            );
+            return;
+        }
         let Some(seq) = from.seq() else {
             self.error(
                 ctx,
@@ -345,6 +364,9 @@ impl Handler<Deliver> for WsSession {
         self.gauge.written(frame.len());
         if self.gauge.evicted.load(Ordering::Relaxed) {
             self.close(ctx, close::SLOW_CONSUMER, "slow consumer");
+            return;
+        }
+        if self.webhooks_only && !frame.webhook_log {
             return;
         }
         if let Some((kind, seq)) = frame.event {

@@ -44,6 +44,11 @@ pub struct ServerSettings {
     pub backlog: u32,
     /// Bound on graceful shutdown.
     pub shutdown_timeout: Dur,
+    /// The hub's address as browsers reach it (`https://hub.example.com`),
+    /// used in links the hub hands out (portal links). Unset: the address
+    /// the request that asks for the link was sent to.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -239,6 +244,14 @@ impl Settings {
                 return bad(
                     "server.allowed_origins",
                     format!("{origin:?} is not an http(s) origin"),
+                );
+            }
+        }
+        if let Some(url) = &self.server.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(
+                    "server.public_url",
+                    format!("{url:?} is not an http(s) URL"),
                 );
             }
         }

@@ -51,6 +51,20 @@ pub struct RefreshTokenRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a portal link grants once: managing one user's webhooks until
+/// `expires_at`. Only the SHA-256 of the link's token is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalGrant {
+    /// Hex SHA-256 of the one-time token in the link.
+    pub token_hash: String,
+    /// Whose webhooks the portal shows.
+    pub user_id: UserId,
+    /// Lists and views only; no change.
+    pub read_only: bool,
+    /// Neither the link nor the session it opens works after this.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Result of presenting a refresh token for rotation.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
@@ -162,6 +176,17 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<RotateOutcome, StoreError>;
     async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError>;
+
+    /// Stores a portal link's grant until it is redeemed or expires.
+    async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError>;
+    /// Takes the grant whose token hashes to `token_hash`, atomically: of
+    /// any number of concurrent callers on any node, at most one gets it.
+    /// `None` if there is none, it was taken, or it expired before `now`.
+    async fn redeem_portal_grant(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalGrant>, StoreError>;
 
     /// Durably appends an activity (assigning its ordered id), honouring the
     /// idempotency key if given. In the same atomic step it stores a pending

@@ -262,6 +262,7 @@ fn forward(registry: &Addr<SessionRegistry>, user_prefix: &str, channel: &str, p
             Outbound::remote_event(kind, seq, text.to_owned().into())
         }
         "t" | "b" => Outbound::remote_control(rest.to_owned().into()),
+        "d" => Outbound::remote_webhook_log(rest.to_owned().into()),
         _ => return,
     };
     let frame = Arc::new(frame);
@@ -400,6 +401,19 @@ impl Bus for ClusterBus {
         if self.webhooks.set(registry).is_err() {
             warn!("a webhook registry was already attached to the bus");
         }
+    }
+
+    /// Published on the owner's channel, which every node with a session of
+    /// that user (this one included) subscribes to.
+    fn webhook_attempted(&self, owner: &UserId, frame: Outbound) {
+        let payload = format!("d|{}", frame.text);
+        let channel = self.keys.user_channel(owner);
+        let mut conn = self.conn.clone();
+        actix::spawn(async move {
+            if let Err(err) = conn.publish::<_, _, ()>(&channel, payload).await {
+                warn!(cause = %err, "a webhook_delivery frame could not be published");
+            }
+        });
     }
 
     fn broadcast(&self, data: &serde_json::Value) {

@@ -25,8 +25,8 @@ use hub_core::ids::{DeliveryId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
 use hub_core::store::ActivityScan;
 use hub_core::store::{
-    ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord, Replay,
-    RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, PortalGrant, RefreshTokenRecord,
+    Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
 };
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -473,6 +473,61 @@ impl Store for RedisStore {
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)
+    }
+
+    /// `portal:<hash>` holds `user|read_only|expires_at micros` and expires
+    /// with the link; redeeming is one `GETDEL`, atomic across nodes.
+    async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError> {
+        let key = self.key(&format!("portal:{}", grant.token_hash));
+        let ttl_ms = (grant.expires_at - Utc::now()).num_milliseconds().max(1) as u64;
+        let value = format!(
+            "{}|{}|{}",
+            grant.user_id.0,
+            u8::from(grant.read_only),
+            micros(grant.expires_at)
+        );
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn redeem_portal_grant(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalGrant>, StoreError> {
+        let key = self.key(&format!("portal:{token_hash}"));
+        let value: Option<String> = redis::cmd("GETDEL")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let mut parts = value.splitn(3, '|');
+        let (Some(user), Some(read_only), Some(expires)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::Internal(format!(
+                "malformed portal grant {key}"
+            )));
+        };
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| StoreError::Internal(format!("malformed portal grant {key}")))?;
+        let expires_at = from_micros(expires);
+        Ok((expires_at > now).then(|| PortalGrant {
+            token_hash: token_hash.to_owned(),
+            user_id: UserId(user.to_owned()),
+            read_only: read_only == "1",
+            expires_at,
+        }))
     }
 
     async fn rotate_refresh_token(

@@ -1,5 +1,7 @@
 //! Identity: who is calling. Users present an access token; backend workers
-//! present a service API key (`X-API-Key` or `Authorization: Bearer`).
+//! present a service API key (`X-API-Key` or `Authorization: Bearer`); an
+//! embedded webhook portal presents a portal session's token, which acts as
+//! its user on that user's webhooks only.
 
 pub mod passwords;
 pub mod tokens;
@@ -8,7 +10,8 @@ use std::collections::HashSet;
 use std::future::{ready, Ready};
 use std::path::Path;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::http::{header, Method};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::Engine;
 use hub_core::UserId;
 use rand::RngCore;
@@ -138,11 +141,16 @@ pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiEr
     else {
         return Err(unauthenticated("Use the Bearer authentication scheme."));
     };
-    caller_from_bearer(token, state)
+    caller_from_bearer(req, token, state)
 }
 
-/// A bearer credential is either a JWT access token or a service key.
-pub fn caller_from_bearer(token: &str, state: &AppState) -> Result<Caller, ApiError> {
+/// A bearer credential is a JWT access token, a portal session's token
+/// (webhook routes only) or a service key.
+fn caller_from_bearer(
+    req: &HttpRequest,
+    token: &str,
+    state: &AppState,
+) -> Result<Caller, ApiError> {
     if token.starts_with(API_KEY_PREFIX) {
         return if state.api_keys.accepts(token) {
             Ok(Caller::Service)
@@ -150,7 +158,11 @@ pub fn caller_from_bearer(token: &str, state: &AppState) -> Result<Caller, ApiEr
             Err(unauthenticated("The API key is not valid."))
         };
     }
-    match state.tokens.verify_access(token) {
+    match state.tokens.verify_bearer(token) {
+        Ok(claims) if claims.typ == tokens::TYP_PORTAL => {
+            portal_allows(req, claims.ro.unwrap_or(true))?;
+            Ok(Caller::User(UserId(claims.sub)))
+        }
         Ok(claims) => Ok(Caller::User(UserId(claims.sub))),
         Err(tokens::TokenError::Expired) => Err(ApiError::unauthenticated(
             "token_expired",
@@ -158,6 +170,29 @@ pub fn caller_from_bearer(token: &str, state: &AppState) -> Result<Caller, ApiEr
         )),
         Err(_) => Err(unauthenticated("The access token is not valid.")),
     }
+}
+
+/// Whether a portal session may make this request. It acts as its user, but
+/// only on that user's webhooks: everything else is 403 `portal_scope`. A
+/// read-only session may look (GET), but neither change anything nor read a
+/// signing secret (403 `portal_read_only`).
+fn portal_allows(req: &HttpRequest, read_only: bool) -> Result<(), ApiError> {
+    let path = req.path();
+    let webhooks = path == "/api/webhooks" || path.starts_with("/api/webhooks/");
+    if !webhooks {
+        return Err(ApiError::forbidden(
+            "portal_scope",
+            "A portal session can only manage webhooks.",
+        ));
+    }
+    let looks = matches!(*req.method(), Method::GET | Method::HEAD);
+    if read_only && (!looks || path.ends_with("/secret")) {
+        return Err(ApiError::forbidden(
+            "portal_read_only",
+            "This portal session is read-only: it can list and view webhooks, not change them.",
+        ));
+    }
+    Ok(())
 }
 
 impl FromRequest for Caller {

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub const TYP_ACCESS: &str = "access";
 pub const TYP_REFRESH: &str = "refresh";
+/// A portal session's token: one user's webhooks only.
+pub const TYP_PORTAL: &str = "portal";
 
 /// The claims of both token kinds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +30,9 @@ pub struct Claims {
     /// Refresh-token family; absent on access tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
+    /// Portal tokens: true when the portal may only look, not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ro: Option<bool>,
 }
 
 /// Why a token was refused. Never shown in detail to callers.
@@ -98,6 +103,7 @@ impl TokenService {
             aud: self.audience.clone(),
             typ: typ.to_owned(),
             fam,
+            ro: None,
         };
         // HS256 encoding of a serde struct cannot fail.
         let token =
@@ -114,21 +120,52 @@ impl TokenService {
         self.mint(user, TYP_REFRESH, self.refresh_ttl, Some(family.to_owned()))
     }
 
+    /// A portal session's token for `user`, valid until `expires_at` (Unix
+    /// seconds): the portal link's own expiry, never extended.
+    pub fn portal(&self, user: &UserId, read_only: bool, expires_at: i64) -> Minted {
+        let mut minted = self.mint(user, TYP_PORTAL, Duration::ZERO, None);
+        minted.claims.exp = expires_at;
+        minted.claims.ro = Some(read_only);
+        // HS256 encoding of a serde struct cannot fail.
+        minted.token = encode(
+            &Header::new(Algorithm::HS256),
+            &minted.claims,
+            &self.encoding,
+        )
+        .unwrap_or_default();
+        minted
+    }
+
+    /// Checks signature and claims of a bearer token of either kind a user
+    /// may present (access or portal); the caller reads `typ`.
+    pub fn verify_bearer(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.decode(token)?;
+        match claims.typ.as_str() {
+            TYP_ACCESS | TYP_PORTAL => Ok(claims),
+            other => Err(TokenError::Invalid(format!(
+                "a {other} token is not a bearer token"
+            ))),
+        }
+    }
+
+    fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                other => TokenError::Invalid(format!("{other:?}")),
+            })
+    }
+
     fn check(&self, token: &str, typ: &str) -> Result<Claims, TokenError> {
-        let data =
-            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-                match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                    other => TokenError::Invalid(format!("{other:?}")),
-                }
-            })?;
-        if data.claims.typ != typ {
+        let claims = self.decode(token)?;
+        if claims.typ != typ {
             return Err(TokenError::Invalid(format!(
                 "expected a {typ} token, got {}",
-                data.claims.typ
+                claims.typ
             )));
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 
     pub fn verify_access(&self, token: &str) -> Result<Claims, TokenError> {

@@ -6,12 +6,14 @@
 //! new hub version is picked up at once; files under `/assets/` carry a hash
 //! of their content in their name and are cached for a year. Every page
 //! answer carries a strict Content-Security-Policy: scripts and styles only
-//! from the hub itself, no inline script, and the page cannot be framed.
+//! from the hub itself, no inline script. The dashboard cannot be framed;
+//! the webhook portal at `/portal` only by the origins the operator allows.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// One embedded file of the build.
 pub struct Asset {
@@ -44,15 +46,39 @@ fn find(path: &str) -> Option<&'static Asset> {
 }
 
 /// The URL paths of files at the top of the build (`/favicon.svg`), which
-/// startup registers one route each; `index.html` is served at `/`.
+/// get one route each; the pages are served at `/` and `/portal`.
 pub fn root_files() -> impl Iterator<Item = &'static str> {
     ASSETS
         .iter()
         .map(|a| a.path)
-        .filter(|p| !p[1..].contains('/') && *p != "/index.html")
+        .filter(|p| !p[1..].contains('/') && !p.ends_with(".html"))
+}
+
+/// Who may show a page in a frame.
+enum Framing {
+    /// Nobody: the dashboard.
+    Never,
+    /// The hub itself and `server.allowed_origins`: the webhook portal,
+    /// which the AI Clone app embeds.
+    AllowedOrigins(String),
+}
+
+impl Framing {
+    fn for_portal(state: &AppState) -> Self {
+        let mut ancestors = String::from("'self'");
+        for origin in &state.settings.server.allowed_origins {
+            ancestors.push(' ');
+            ancestors.push_str(origin.trim_end_matches('/'));
+        }
+        Framing::AllowedOrigins(ancestors)
+    }
 }
 
 fn serve(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
+    serve_framed(req, asset, &Framing::Never)
+}
+
+fn serve_framed(req: &HttpRequest, asset: &'static Asset, framing: &Framing) -> HttpResponse {
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -74,9 +100,20 @@ fn serve(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if asset.content_type.starts_with("text/html") {
-        res.insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-            .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"));
+        res.insert_header((header::REFERRER_POLICY, "no-referrer"));
+        match framing {
+            Framing::Never => {
+                res.insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+                    .insert_header((header::X_FRAME_OPTIONS, "DENY"));
+            }
+            Framing::AllowedOrigins(ancestors) => {
+                let policy = CONTENT_SECURITY_POLICY.replace(
+                    "frame-ancestors 'none'",
+                    &format!("frame-ancestors {ancestors}"),
+                );
+                res.insert_header((header::CONTENT_SECURITY_POLICY, policy));
+            }
+        }
     }
     if fresh {
         return res.finish();
@@ -92,6 +129,15 @@ fn serve(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
 pub async fn index(req: HttpRequest) -> HttpResponse {
     match find("/index.html") {
         Some(asset) => serve(&req, asset),
+        None => not_built(),
+    }
+}
+
+/// `GET /portal`: the embeddable webhook portal, framable by the hub's own
+/// origin and `server.allowed_origins` only.
+pub async fn portal(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match find("/portal.html") {
+        Some(asset) => serve_framed(&req, asset, &Framing::for_portal(&state)),
         None => not_built(),
     }
 }
@@ -117,6 +163,7 @@ fn not_built() -> HttpResponse {
 /// Routes the page and its files.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
+        .route("/portal", web::get().to(portal))
         .route("/assets/{file:.+}", web::get().to(file));
     for path in root_files() {
         cfg.route(path, web::get().to(file));

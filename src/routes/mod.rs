@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod docs;
 pub mod health;
+pub mod portal;
 pub mod tasks;
 pub mod webhooks;
 pub mod ws;
@@ -50,6 +51,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(webhooks::test_webhook)
         .service(webhooks::list_deliveries)
         .service(webhooks::retry_delivery)
+        .service(portal::create_session)
+        .service(portal::exchange)
         .service(ws::status)
         .service(ws::connect);
 }

@@ -81,7 +81,7 @@ pub async fn connect(
             "Send an access token (Authorization: Bearer or ?token=).",
         ));
     };
-    let claims = state.tokens.verify_access(token).map_err(|_| {
+    let claims = state.tokens.verify_bearer(token).map_err(|_| {
         ApiError::unauthenticated("unauthenticated", "The access token is not valid.")
     })?;
     if !origin_allowed(&req, &state) {
@@ -101,13 +101,17 @@ pub async fn connect(
                 .ok_or_else(|| ApiError::field("last_event_id", "is not an event id of this hub"))
         })
         .transpose()?;
-    let session = WsSession::new(
+    let mut session = WsSession::new(
         UserId(claims.sub),
         claims.exp,
         filter,
         resume,
         state.session_deps.clone(),
     );
+    // A portal session sees its user's webhook deliveries and nothing else.
+    if claims.typ == crate::auth::tokens::TYP_PORTAL {
+        session = session.webhooks_only();
+    }
     session::start(
         session,
         state.settings.websocket.max_frame_size,

@@ -23,8 +23,8 @@ use hub_core::model::{
 };
 use hub_core::settings::Synchronous;
 use hub_core::store::{
-    ActivityQuery, ActivityScan, AppendOutcome, HistoryWindow, NewUser, Page, RefreshTokenRecord,
-    Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, ActivityScan, AppendOutcome, HistoryWindow, NewUser, Page, PortalGrant,
+    RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
 };
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -197,6 +197,16 @@ SELECT user_id,
 FROM activities
 WHERE kind <> 'notification'
 GROUP BY 1, 2;
+"#,
+    // One-time portal links: the hash of the link's token, redeemed (deleted)
+    // once for a webhooks-only session.
+    r#"
+CREATE TABLE portal_grants (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    read_only  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -451,14 +461,16 @@ fn checkpoint_loop(conn: Connection, writer: mpsc::WeakSender<Job>) {
     }
 }
 
-/// Deletes what has expired: idempotency keys past 24 h, refresh tokens past
-/// their expiry. Keeps both tables from growing without bound.
+/// Deletes what has expired: idempotency keys past 24 h, refresh tokens and
+/// portal links past their expiry. Keeps the tables from growing without
+/// bound.
 fn purge_expired(conn: &Connection) {
     let now = micros(Utc::now());
     let result = conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;
          DELETE FROM idempotency_keys WHERE created_at < {};
          DELETE FROM refresh_tokens WHERE expires_at < {now};
+         DELETE FROM portal_grants WHERE expires_at < {now};
          COMMIT;",
         now - IDEMPOTENCY_TTL_MICROS
     ));
@@ -1056,6 +1068,54 @@ impl Store for SqliteStore {
             )
             .map_err(internal)?;
             Ok(RotateOutcome::Rotated)
+        })
+        .await
+    }
+
+    async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO portal_grants (token_hash, user_id, read_only, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    grant.token_hash,
+                    grant.user_id.as_str(),
+                    grant.read_only,
+                    micros(grant.expires_at)
+                ],
+            )
+            .map_err(internal)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_portal_grant(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalGrant>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        // One writer thread: the delete is the redemption, so a second
+        // caller finds nothing.
+        self.write(move |conn| {
+            let row: Option<(String, bool, i64)> = conn
+                .query_row(
+                    "DELETE FROM portal_grants WHERE token_hash = ?1 \
+                     RETURNING user_id, read_only, expires_at",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(internal)?;
+            Ok(row
+                .filter(|(_, _, expires_at)| *expires_at > micros(now))
+                .map(|(user_id, read_only, expires_at)| PortalGrant {
+                    token_hash,
+                    user_id: UserId(user_id),
+                    read_only,
+                    expires_at: from_micros(expires_at),
+                }))
         })
         .await
     }

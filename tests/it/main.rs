@@ -13,6 +13,7 @@ mod dashboard;
 mod docs;
 mod errors;
 mod ops;
+mod portal;
 mod ratelimit;
 mod tasks;
 mod webhooks;

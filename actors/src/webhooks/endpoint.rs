@@ -31,6 +31,7 @@ use url::Url;
 
 use super::send::{self, Attempt, AttemptResult, DeliveryConfig, Verdict};
 use super::{signing, ssrf, WebhookDeps};
+use crate::frames::{Outbound, ServerFrame};
 
 /// Messages the registry may queue for one endpoint before it falls back to
 /// leaving deliveries in the store (the endpoint then reads them back).
@@ -361,12 +362,18 @@ impl WebhookEndpoint {
         delivery.attempts = number;
         delivery.status = status;
         delivery.next_attempt_at = next_attempt_at;
+        let notice = attempt_frame(&delivery, &record.attempt);
         self.slots.insert(delivery.id.clone(), Slot::Recording);
         let store = self.deps.store.clone();
         ctx.spawn(
             async move { store.record_attempt(record).await }
                 .into_actor(self)
-                .map(move |written, act, ctx| act.recorded(delivery, written, disable_reason, ctx)),
+                .map(move |written, act, ctx| {
+                    if written.is_ok() {
+                        act.deps.bus.webhook_attempted(&act.owner, notice);
+                    }
+                    act.recorded(delivery, written, disable_reason, ctx)
+                }),
         );
         self.pump(ctx);
     }
@@ -702,8 +709,23 @@ pub async fn probe(
         consecutive_failures: (success && reset_on_success).then_some(0),
         disable_reason: None,
     };
+    let notice = attempt_frame(&delivery, &attempt);
+    let owner = delivery.user_id.clone();
     deps.store
         .record_test_delivery(delivery, attempt.clone(), endpoint)
         .await?;
+    deps.bus.webhook_attempted(&owner, notice);
     Ok((attempt, success))
+}
+
+/// The `webhook_delivery` frame that shows `attempt` of `delivery` (already
+/// updated to its status after the attempt) in the owner's open logs.
+fn attempt_frame(delivery: &Delivery, attempt: &DeliveryAttempt) -> Outbound {
+    Outbound::control(&ServerFrame::WebhookDelivery {
+        webhook_id: delivery.webhook_id.as_str(),
+        delivery_id: delivery.id.as_str(),
+        event_type: &delivery.event_type,
+        status: delivery.status,
+        attempt,
+    })
 }

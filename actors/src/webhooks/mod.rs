@@ -40,4 +40,6 @@ pub struct WebhookDeps {
     /// Cluster mode: who runs which endpoint. `None` (embedded): this node
     /// runs them all.
     pub leases: Option<Arc<dyn Leases>>,
+    /// Tells the owner's sessions, on every node, of each recorded attempt.
+    pub bus: Arc<dyn crate::bus::Bus>,
 }
