@@ -245,6 +245,75 @@ describe("the dashboard", () => {
     await screenshots(page, "07-analytics-week");
   });
 
+  test("a forecast is asked for only when the hub offers it, and drawn as a dashed band", async () => {
+    // This hub's summary takes no `forecast` parameter: the page must not send one.
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes("/api/analytics/summary")) asked.push(r.url());
+    };
+    page.on("request", onRequest);
+    await page.reload();
+    await page.locator("figure.chart canvas").first().waitFor();
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.filter((u) => u.includes("forecast"))).toEqual([]);
+    expect(await page.locator(".chart-legend").count()).toBe(0);
+
+    // A hub that does: its document lists the parameter, and each metric of
+    // the summary carries the next period's points with an interval. The
+    // real answers are passed through with those additions.
+    await page.route("**/api/openapi.json", async (route) => {
+      const res = await route.fetch();
+      const doc = (await res.json()) as {
+        paths: Record<string, { get: { parameters: unknown[] } }>;
+      };
+      doc.paths["/api/analytics/summary"]?.get.parameters.push({
+        name: "forecast",
+        in: "query",
+        schema: { type: "boolean" },
+      });
+      await route.fulfill({ response: res, json: doc });
+    });
+    await page.route("**/api/analytics/summary?*", async (route) => {
+      const url = new URL(route.request().url());
+      expect(url.searchParams.get("forecast")).toBe("true");
+      url.searchParams.delete("forecast");
+      const res = await route.fetch({ url: url.toString() });
+      const body = (await res.json()) as {
+        metrics: {
+          data_points: { start: string; value: number }[];
+          forecast?: unknown;
+        }[];
+      };
+      for (const m of body.metrics) {
+        const points = m.data_points;
+        const step = Date.parse(points[1]!.start) - Date.parse(points[0]!.start);
+        const last = Date.parse(points[points.length - 1]!.start);
+        const mean = points.reduce((sum, p) => sum + p.value, 0) / points.length;
+        const future = points.map((_, i) => ({
+          start: new Date(last + (i + 1) * step).toISOString(),
+          value: mean,
+          low: Math.max(0, mean - 0.5),
+          high: mean + 0.5,
+        }));
+        m.forecast = { method: "test", total: mean * points.length, points: future };
+      }
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await page.reload();
+      await page.locator("figure.chart canvas").first().waitFor();
+      await expect.poll(() => page.locator(".chart-legend").count()).toBe(9);
+      expect(await page.locator(".metric-forecast").count()).toBe(9);
+      expect(await page.locator(".chart-legend").first().textContent()).toContain("80 % band");
+      await screenshots(page, "08-analytics-forecast");
+      await expectAccessible(page, "analytics with a forecast");
+    } finally {
+      page.off("request", onRequest);
+      await page.unroute("**/api/openapi.json");
+      await page.unroute("**/api/analytics/summary?*");
+    }
+  });
+
   test("an XLSX export downloads a real workbook", async () => {
     await page.getByRole("button", { name: "Month", exact: true }).click();
     const download = page.waitForEvent("download");
@@ -282,7 +351,7 @@ describe("the dashboard", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in", exact: true }).last().click();
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("cannot be reached");
-    await screenshots(page, "08-signin-unreachable");
+    await screenshots(page, "10-signin-unreachable");
     await hub.restart();
   });
 
