@@ -40,7 +40,7 @@ export function hubBinary() {
 
 /** Every live child, killed when this process exits. */
 const live = new Set();
-process.on("exit", () => {
+function killAll() {
   for (const child of live) {
     try {
       child.kill("SIGKILL");
@@ -48,7 +48,28 @@ process.on("exit", () => {
       // Already gone.
     }
   }
-});
+}
+process.on("exit", killAll);
+// A signal's default action ends the process without an "exit" event: kill
+// the hubs first, then let the signal do what it would have done (unless
+// someone else handles it).
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  const onSignal = () => {
+    killAll();
+    if (process.listenerCount(sig) === 1) {
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    }
+  };
+  process.on(sig, onSignal);
+}
+
+/**
+ * `setpriv --pdeathsig` has the kernel kill a hub whose parent dies without
+ * running any handler (SIGKILL, a crash). It execs the hub, so the pid and
+ * the signals the tests send stay the hub's own.
+ */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
 
 /** A free TCP port on 127.0.0.1 (bound to port 0, then released). */
 export function freePort() {
@@ -142,7 +163,10 @@ export class Hub {
       throw new Error(`the hub binary ${this.bin} does not exist (cargo build, or set HUB_BIN)`);
     }
     const log = openSync(this.logPath, "a");
-    const child = spawn(this.bin, [], {
+    const [command, args] = SETPRIV
+      ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", this.bin]]
+      : [this.bin, []];
+    const child = spawn(command, args, {
       env: this.env,
       stdio: ["ignore", log, log],
     });
