@@ -97,3 +97,38 @@ async fn unknown_files_are_json_404s() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
 }
+
+#[actix_web::test]
+async fn only_the_portal_can_be_framed_and_only_by_allowed_origins() {
+    let app = spawn_app_with(|s| {
+        s.server.allowed_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let portal = fetch(&app, "/portal", None).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(portal.header("content-type").starts_with("text/html"));
+    let csp = portal.header("content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors 'self' https://app.example.com"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert!(portal.headers.get("x-frame-options").is_none());
+    let page = String::from_utf8(portal.body.clone()).unwrap();
+    for path in page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/assets/"))
+    {
+        assert_eq!(
+            fetch(&app, path, None).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+
+    let dashboard = fetch(&app, "/", None).await;
+    let csp = dashboard.header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("app.example.com"), "{csp}");
+    assert_eq!(dashboard.header("x-frame-options"), "DENY");
+}
