@@ -7,6 +7,7 @@
 //! totals, changes and trends. It never reads activities.
 
 pub mod export;
+pub mod forecast;
 pub mod period;
 pub mod stats;
 
