@@ -284,7 +284,7 @@ fn fit(y: &[f64], m: usize) -> Fit {
     if m > 0 {
         // Mean deviation from the line per position, over whole seasons,
         // shifted to sum to zero.
-        let whole = y.len() / m * m;
+        let whole = y.len() - y.len() % m;
         let mut counts = vec![0usize; m];
         for (t, v) in y[..whole].iter().enumerate() {
             seasons[t % m] += v - (intercept + slope * t as f64);
