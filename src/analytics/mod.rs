@@ -5,8 +5,13 @@
 //! one store call (at most one row per hour: 17,520 rows for a year and the
 //! year before), folds them into buckets of the caller's zone and derives the
 //! totals, changes and trends. It never reads activities.
+//!
+//! With forecasts asked for, the same counters (both periods) are the history
+//! each metric's forecast of the next period is fitted to (see [`forecast`]):
+//! no further store call.
 
 pub mod export;
+pub mod forecast;
 pub mod period;
 pub mod stats;
 
@@ -17,6 +22,7 @@ use hub_core::{Store, StoreError, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use self::forecast::{Estimate, Method, Projection};
 use self::period::{Granularity, Period, PeriodError, TimeRange};
 use self::stats::Trend;
 
@@ -118,6 +124,38 @@ pub struct DataPoint {
     pub value: Number,
 }
 
+/// One bucket of a forecast.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ForecastPoint {
+    /// Start of the bucket (RFC 3339 UTC); it ends where the next one starts.
+    #[serde(with = "hub_core::time")]
+    pub start: DateTime<Utc>,
+    /// The expected value (a fraction for `conversion_rate`), never negative.
+    pub value: f64,
+    /// Lower end of the 80 % prediction interval (at least 0).
+    pub low: f64,
+    /// Upper end of the 80 % prediction interval.
+    pub high: f64,
+}
+
+/// The forecast of a metric for the next period: as many buckets as the
+/// period, of the same granularity, starting at `period_end`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MetricForecast {
+    /// `holt_linear`, `holt_winters_additive` (weekly season, daily buckets),
+    /// `ratio_of_forecasts` (`conversion_rate`), or `insufficient_data`
+    /// (fewer than 4 non-empty buckets of history: no points, null totals).
+    pub method: Method,
+    /// The expected total of the next period (for `conversion_rate`: its rate).
+    pub total: Option<f64>,
+    /// Lower end of the total's 80 % prediction interval.
+    pub low: Option<f64>,
+    /// Upper end of the total's 80 % prediction interval.
+    pub high: Option<f64>,
+    /// One per bucket of the next period, oldest first; empty for `insufficient_data`.
+    pub points: Vec<ForecastPoint>,
+}
+
 /// One metric of a summary.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MetricSummary {
@@ -137,6 +175,9 @@ pub struct MetricSummary {
     pub trend: Trend,
     /// One per bucket, oldest first, zero-filled.
     pub data_points: Vec<DataPoint>,
+    /// The next period, only with `forecast=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<MetricForecast>,
 }
 
 /// `GET /api/analytics/summary`.
@@ -164,13 +205,15 @@ pub enum SummaryError {
     Store(#[from] StoreError),
 }
 
-/// Reads the counters and builds the summary of `user` over `spec` in `tz`.
+/// Reads the counters and builds the summary of `user` over `spec` in `tz`,
+/// with each metric's forecast of the next period when `forecast` is set.
 pub async fn summarize(
     store: &dyn Store,
     user: &UserId,
     spec: RangeSpec,
     tz: Tz,
     now: DateTime<Utc>,
+    forecast: bool,
 ) -> Result<Summary, SummaryError> {
     let period = spec.period(tz, now)?;
     let previous = period.previous(tz)?;
@@ -178,9 +221,32 @@ pub async fn summarize(
         .hourly_counts(user, previous.start(), period.end())
         .await?;
     let current = period.fold(&hours);
+    let previous_buckets = previous.fold(&hours);
     let mut previous_totals = MetricCounts::default();
-    for bucket in previous.fold(&hours) {
-        previous_totals.add(&bucket);
+    for bucket in &previous_buckets {
+        previous_totals.add(bucket);
+    }
+    let mut metrics = build_metrics(&period, &current, &previous_totals);
+    if forecast {
+        let history: Vec<MetricCounts> = previous_buckets.into_iter().chain(current).collect();
+        let boundaries: Vec<DateTime<Utc>> = previous
+            .boundaries
+            .iter()
+            .chain(&period.boundaries[1..])
+            .copied()
+            .collect();
+        // Buckets not over yet (the one holding now, and any after it) are
+        // not history: the forecast starts that many steps further out.
+        let observed = boundaries[1..].iter().filter(|end| **end <= now).count();
+        let next = next_starts(&period, tz)?;
+        for (summary, forecast) in metrics.iter_mut().zip(forecasts(
+            &history[..observed],
+            history.len() - observed,
+            &next,
+            period.granularity,
+        )) {
+            summary.forecast = Some(forecast);
+        }
     }
     Ok(Summary {
         user_id: user.clone(),
@@ -188,8 +254,70 @@ pub async fn summarize(
         period_start: period.start(),
         period_end: period.end(),
         granularity: period.granularity,
-        metrics: build_metrics(&period, &current, &previous_totals),
+        metrics,
     })
+}
+
+/// The bucket starts of the period right after `period`: as many buckets,
+/// by the same calendar rules.
+pub fn next_starts(period: &Period, tz: Tz) -> Result<Vec<DateTime<Utc>>, PeriodError> {
+    (0..period.buckets() as i64)
+        .map(|i| period::step(period.granularity, tz, period.end(), i))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(PeriodError::OutOfRange)
+}
+
+/// Every metric's forecast (in [`Metric::all`] order) of the buckets
+/// starting at `starts`, from the observed bucket counts `history`, the
+/// newest of which ends `skip` buckets before the first of `starts`.
+pub fn forecasts(
+    history: &[MetricCounts],
+    skip: usize,
+    starts: &[DateTime<Utc>],
+    granularity: Granularity,
+) -> Vec<MetricForecast> {
+    let season = (granularity == Granularity::Day).then_some(forecast::WEEK);
+    let count = |m: CountedMetric| {
+        let series: Vec<f64> = history.iter().map(|c| c.get(m) as f64).collect();
+        forecast::project(&series, skip, starts.len(), season)
+    };
+    let meetings = count(CountedMetric::MeetingsBooked);
+    let outreach = count(CountedMetric::OutreachSent);
+    Metric::all()
+        .map(|metric| match metric {
+            Metric::Counted(m) => wire(&count(m), starts, f64::INFINITY),
+            Metric::ConversionRate => wire(&forecast::ratio(&meetings, &outreach), starts, 1.0),
+        })
+        .collect()
+}
+
+/// A projection as the response shows it: clamped to `[0, ceiling]`, rounded.
+fn wire(p: &Projection, starts: &[DateTime<Utc>], ceiling: f64) -> MetricForecast {
+    let bounds = |e: &Estimate| {
+        let (value, low, high) = e.interval(0.0, ceiling);
+        (stats::round(value), stats::round(low), stats::round(high))
+    };
+    let total = p.total.as_ref().map(bounds);
+    MetricForecast {
+        method: p.method,
+        total: total.map(|t| t.0),
+        low: total.map(|t| t.1),
+        high: total.map(|t| t.2),
+        points: p
+            .points
+            .iter()
+            .zip(starts)
+            .map(|(e, start)| {
+                let (value, low, high) = bounds(e);
+                ForecastPoint {
+                    start: *start,
+                    value,
+                    low,
+                    high,
+                }
+            })
+            .collect(),
+    }
 }
 
 /// The per-metric figures from the bucket counts of the period and the
@@ -224,6 +352,7 @@ pub fn build_metrics(
                 average: stats::average(sum, buckets.len()),
                 trend: stats::trend(total.as_f64(), previous_total.as_f64()),
                 data_points,
+                forecast: None,
             }
         })
         .collect()
@@ -271,5 +400,84 @@ mod tests {
         let none = by_name("content_published");
         assert_eq!(none.change_pct, None);
         assert_eq!(none.trend, Trend::Stable);
+    }
+
+    #[test]
+    fn the_next_period_follows_the_calendar_of_the_zone() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let now = DateTime::parse_from_rfc3339("2026-03-15T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let year = Period::trailing(TimeRange::Year, berlin, now).unwrap();
+        let next = next_starts(&year, berlin).unwrap();
+        assert_eq!(next.len(), 12);
+        assert_eq!(next[0], year.end());
+        let local: Vec<String> = next
+            .iter()
+            .map(|t| {
+                t.with_timezone(&berlin)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(local[0], "2026-04-01 00:00");
+        assert_eq!(local[11], "2027-03-01 00:00");
+        // Summer time: April starts at 22:00 UTC, November at 23:00 UTC.
+        assert_eq!(next[0].format("%H").to_string(), "22");
+        assert_eq!(next[7].format("%H").to_string(), "23");
+        let week = Period::trailing(TimeRange::Quarter, berlin, now).unwrap();
+        let next = next_starts(&week, berlin).unwrap();
+        assert!(next.windows(2).all(|w| w[1]
+            .with_timezone(&berlin)
+            .format("%a %H:%M")
+            .to_string()
+            == "Mon 00:00"));
+    }
+
+    #[test]
+    fn forecasts_cover_every_metric_and_clamp_rates() {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let period = Period::custom(start, start + chrono::Duration::days(30), Tz::UTC).unwrap();
+        let next = next_starts(&period, Tz::UTC).unwrap();
+        let mut history = vec![MetricCounts::default(); 59];
+        for (t, bucket) in history.iter_mut().enumerate() {
+            bucket.0[CountedMetric::OutreachSent.index()] = 20 + (t % 7) as u64;
+            bucket.0[CountedMetric::MeetingsBooked.index()] = 2 + (t % 3) as u64;
+        }
+        let all = forecasts(&history, 1, &next, period.granularity);
+        assert_eq!(all.len(), 9);
+        for (metric, f) in Metric::all().zip(&all) {
+            match metric {
+                Metric::Counted(CountedMetric::OutreachSent)
+                | Metric::Counted(CountedMetric::MeetingsBooked) => {
+                    assert_ne!(f.method, Method::InsufficientData, "{metric:?}");
+                    assert_eq!(f.points.len(), 30);
+                }
+                Metric::ConversionRate => {
+                    assert_eq!(f.method, Method::RatioOfForecasts);
+                    assert!(f.points.iter().all(|p| p.high <= 1.0 && p.low >= 0.0));
+                    let total = f.total.unwrap();
+                    assert!((0.05..0.2).contains(&total), "{total}");
+                }
+                _ => {
+                    assert_eq!(f.method, Method::InsufficientData, "{metric:?}");
+                    assert!(f.points.is_empty() && f.total.is_none());
+                }
+            }
+            for p in &f.points {
+                assert!(
+                    0.0 <= p.low && p.low <= p.value && p.value <= p.high,
+                    "{p:?}"
+                );
+            }
+        }
+        assert_eq!(all[0].points.first().map(|p| p.start), None);
+        let sent = &all[3];
+        assert_eq!(sent.points[0].start, period.end());
+        let total = sent.total.unwrap();
+        assert!((600.0..780.0).contains(&total), "{total}");
+        assert!(sent.low.unwrap() <= total && total <= sent.high.unwrap());
     }
 }

@@ -42,6 +42,9 @@ pub struct SummaryQuery {
     pub tz: Option<String>,
     /// Service keys only: whose numbers.
     pub user_id: Option<String>,
+    /// `true` adds each metric's `forecast` of the next period (same
+    /// length and granularity) with 80 % prediction intervals. Default `false`.
+    pub forecast: Option<bool>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -206,6 +209,16 @@ fn parse_list<T>(
 /// period of as many buckets: `up` above +10 %, `down` below −10 %, else
 /// `stable` (0 → more is `up`); `change_pct` is null when the previous total
 /// is 0. Read from per-hour counters, never from raw activities.
+///
+/// `forecast=true` adds to each metric `forecast: {method, total, low, high,
+/// points: [{start, value, low, high}]}`: the next period of as many buckets,
+/// starting at `period_end`, each with its expected value and 80 %
+/// prediction interval, and the expected total with its interval. The model
+/// (Holt's linear trend, or Holt–Winters with a weekly season for daily
+/// buckets with three weeks of history) is fitted to the complete buckets of
+/// this period and the previous one; fewer than 4 non-empty buckets give
+/// `method: insufficient_data` with no points. `conversion_rate` is the ratio
+/// of the meetings and outreach forecasts. Values are never negative.
 #[utoipa::path(
     get, path = "/api/analytics/summary", tag = "analytics",
     params(SummaryQuery),
@@ -214,7 +227,7 @@ fn parse_list<T>(
         (status = 200, description = "The summary", body = Summary),
         (status = 403, description = "A user token naming another user", body = crate::error::ErrorBody),
         (status = 404, description = "Unknown user_id (service keys)", body = crate::error::ErrorBody),
-        (status = 422, description = "Unknown time_range or tz, bad start/end", body = crate::error::ErrorBody),
+        (status = 422, description = "Unknown time_range or tz, bad start/end, forecast not true/false", body = crate::error::ErrorBody),
     )
 )]
 #[get("/analytics/summary")]
@@ -231,9 +244,16 @@ pub async fn summary(
     let tz = parse_tz(q.tz.as_deref())?;
     let user = target_user(&state, &caller, q.user_id).await?;
     let started = Instant::now();
-    let report = analytics::summarize(state.store.as_ref(), &user, spec, tz, hub_core::time::now())
-        .await
-        .map_err(summary_error)?;
+    let report = analytics::summarize(
+        state.store.as_ref(),
+        &user,
+        spec,
+        tz,
+        hub_core::time::now(),
+        q.forecast.unwrap_or(false),
+    )
+    .await
+    .map_err(summary_error)?;
     tracing::debug!(
         user_id = %user,
         time_range = report.time_range,
@@ -351,9 +371,10 @@ async fn export(state: &AppState, caller: &Caller, q: ExportQuery) -> ApiResult<
         Dataset::Metrics => {
             let metrics = parse_list(q.types.as_deref(), Metric::parse, "a metric")?;
             let user = target_user(state, caller, q.user_id).await?;
-            let mut report = analytics::summarize(state.store.as_ref(), &user, spec, tz, now)
-                .await
-                .map_err(summary_error)?;
+            let mut report =
+                analytics::summarize(state.store.as_ref(), &user, spec, tz, now, false)
+                    .await
+                    .map_err(summary_error)?;
             if let Some(wanted) = metrics {
                 report
                     .metrics

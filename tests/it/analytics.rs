@@ -540,6 +540,7 @@ async fn bad_ranges_zones_and_export_fields_are_422(backend: Backend) {
             "start",
         ),
         ("?granularity=day", "granularity"),
+        ("?forecast=maybe", "forecast"),
     ] {
         let (status, body) = app
             .get(&format!("/api/analytics/summary{query}"), Some(&token))
@@ -580,6 +581,210 @@ async fn bad_ranges_zones_and_export_fields_are_422(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = app.get("/api/analytics/summary", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Checks the forecast of every metric of `s`: as many points as buckets,
+/// one bucket apart by `step`, from `period_end`, never negative, each value
+/// inside its interval (or, with too little history, no points and no
+/// totals). Returns the forecasts by metric name.
+fn check_forecasts(s: &Value, step: chrono::Duration) -> Vec<(String, Value)> {
+    let end: DateTime<Utc> = s["period_end"].as_str().unwrap().parse().unwrap();
+    let mut out = Vec::new();
+    for m in s["metrics"].as_array().unwrap() {
+        let name = m["metric"].as_str().unwrap();
+        let f = &m["forecast"];
+        let points = f["points"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {f}"));
+        if f["method"] == "insufficient_data" {
+            assert!(points.is_empty(), "{name}: {f}");
+            assert_eq!(f["total"], Value::Null, "{name}: {f}");
+            out.push((name.to_owned(), f.clone()));
+            continue;
+        }
+        assert_eq!(
+            points.len(),
+            m["data_points"].as_array().unwrap().len(),
+            "{name}: one point per bucket: {f}"
+        );
+        for (i, p) in points.iter().enumerate() {
+            let start: DateTime<Utc> = p["start"].as_str().unwrap().parse().unwrap();
+            assert_eq!(start, end + step * i as i32, "{name} point {i}");
+            let (value, low, high) = (
+                p["value"].as_f64().unwrap(),
+                p["low"].as_f64().unwrap(),
+                p["high"].as_f64().unwrap(),
+            );
+            assert!(
+                0.0 <= low && low <= value && value <= high,
+                "{name} point {i}: {p}"
+            );
+            if name == "conversion_rate" {
+                assert!(high <= 1.0, "{p}");
+            }
+        }
+        let (total, low, high) = (
+            f["total"].as_f64().unwrap(),
+            f["low"].as_f64().unwrap(),
+            f["high"].as_f64().unwrap(),
+        );
+        assert!(0.0 <= low && low <= total && total <= high, "{name}: {f}");
+        out.push((name.to_owned(), f.clone()));
+    }
+    out
+}
+
+async fn forecasts_cover_the_next_period_of_every_metric(backend: Backend) {
+    let app = spawn(backend).await;
+    let (user, token, _) = app.user("forecast@example.com").await;
+    // 60 days of history, 2 December 2024 to 30 January 2025, at noon:
+    // outreach with a weekly pattern, the other metrics steady or growing.
+    let first = DateTime::parse_from_rfc3339("2024-12-02T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let outreach = |d: usize| 4 + d % 7;
+    let mut activities = Vec::new();
+    for d in 0..60 {
+        let at = rfc3339(first + chrono::Duration::days(d as i64));
+        let mut add = |kind: &str, n: usize, metadata: Value| {
+            for _ in 0..n {
+                activities.push(
+                    json!({"type": kind, "title": "e", "created_at": at, "metadata": metadata}),
+                );
+            }
+        };
+        add("outreach_sent", outreach(d), json!({}));
+        add("meeting_booked", 1 + d % 2, json!({}));
+        add("prospect_added", 3 + d / 10, json!({}));
+        add("research_completed", 2, json!({}));
+        add("content_published", usize::from(d % 3 == 0), json!({}));
+        add("automation_triggered", 5, json!({}));
+        add(
+            "task_completed",
+            1,
+            json!({"task_id": "tsk_r", "kind": "research"}),
+        );
+        add(
+            "task_completed",
+            1,
+            json!({"task_id": "tsk_c", "kind": "content"}),
+        );
+    }
+    import(&app, &user, activities).await;
+
+    let range = "?start=2025-01-01T00:00:00Z&end=2025-01-31T00:00:00Z";
+    let s = summary(&app, &token, &format!("{range}&forecast=true")).await;
+    assert_eq!(s["granularity"], "day");
+    assert_eq!(s["period_end"], "2025-01-31T00:00:00.000Z");
+    let forecasts = check_forecasts(&s, chrono::Duration::days(1));
+    assert_eq!(forecasts.len(), 9);
+    for (name, f) in &forecasts {
+        let allowed: &[&str] = if name == "conversion_rate" {
+            &["ratio_of_forecasts"]
+        } else {
+            &["holt_linear", "holt_winters_additive"]
+        };
+        assert!(
+            allowed.contains(&f["method"].as_str().unwrap()),
+            "{name}: {f}"
+        );
+    }
+    let sent = &forecasts
+        .iter()
+        .find(|(n, _)| n == "outreach_sent")
+        .unwrap()
+        .1;
+    assert_eq!(sent["method"], "holt_winters_additive", "{sent}");
+    // The pattern goes on: days 60 to 89 of it.
+    let expected: usize = (60..90).map(outreach).sum();
+    let (low, high) = (
+        sent["low"].as_f64().unwrap(),
+        sent["high"].as_f64().unwrap(),
+    );
+    assert!(
+        low <= expected as f64 && expected as f64 <= high,
+        "{expected}: {sent}"
+    );
+    let rate = &forecasts
+        .iter()
+        .find(|(n, _)| n == "conversion_rate")
+        .unwrap()
+        .1;
+    let rate_total = rate["total"].as_f64().unwrap();
+    assert!((0.1..0.3).contains(&rate_total), "{rate}");
+
+    // Without forecast (or with forecast=false): today's answer, unchanged.
+    let plain = summary(&app, &token, range).await;
+    let off = summary(&app, &token, &format!("{range}&forecast=false")).await;
+    assert_eq!(plain, off);
+    assert!(plain["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m.get("forecast").is_none()));
+    let mut stripped = s.clone();
+    for m in stripped["metrics"].as_array_mut().unwrap() {
+        m.as_object_mut().unwrap().remove("forecast");
+    }
+    assert_eq!(stripped, plain, "the forecast only adds");
+
+    // A named range in a zone: the trailing week, whose newest day is not
+    // over; the forecast starts at the next Tokyo midnight.
+    let (other, other_token, _) = app.user("forecast-tokyo@example.com").await;
+    let now = Utc::now();
+    let mut recent = Vec::new();
+    for d in 1..14 {
+        let at = rfc3339(now - chrono::Duration::days(d));
+        for _ in 0..(3 + d % 3) {
+            recent.push(json!({"type": "outreach_sent", "title": "e", "created_at": at}));
+        }
+    }
+    import(&app, &other, recent).await;
+    let s = summary(
+        &app,
+        &other_token,
+        "?time_range=week&tz=Asia/Tokyo&forecast=true",
+    )
+    .await;
+    let sent = metric(&s, "outreach_sent");
+    let points = sent["forecast"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 7, "{sent}");
+    assert_eq!(points[0]["start"], s["period_end"]);
+    for p in points {
+        assert!(
+            p["start"].as_str().unwrap().ends_with("T15:00:00.000Z"),
+            "Tokyo midnight: {p}"
+        );
+    }
+    check_forecasts(&s, chrono::Duration::days(1));
+    // No history at all: no made-up line.
+    let prospects = metric(&s, "prospects_added");
+    assert_eq!(prospects["forecast"]["method"], "insufficient_data");
+    assert_eq!(prospects["forecast"]["points"], json!([]));
+    assert_eq!(prospects["forecast"]["total"], Value::Null);
+
+    // OpenAPI documents the parameter and the fields.
+    let (status, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let params = doc["paths"]["/api/analytics/summary"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let param = params.iter().find(|p| p["name"] == "forecast").unwrap();
+    assert_eq!(param["schema"]["type"], "boolean", "{param}");
+    let schemas = &doc["components"]["schemas"];
+    for field in ["method", "total", "low", "high", "points"] {
+        assert!(
+            schemas["MetricForecast"]["properties"].get(field).is_some(),
+            "{field}: {}",
+            schemas["MetricForecast"]
+        );
+    }
+    for field in ["start", "value", "low", "high"] {
+        assert!(schemas["ForecastPoint"]["properties"].get(field).is_some());
+    }
+    assert!(schemas["MetricSummary"]["properties"]
+        .get("forecast")
+        .is_some());
 }
 
 async fn users_only_see_their_own_numbers(backend: Backend) {
@@ -1279,6 +1484,7 @@ both_modes!(
     custom_ranges_pick_granularity_by_length_and_widen_to_buckets,
     time_zones_move_bucket_boundaries,
     bad_ranges_zones_and_export_fields_are_422,
+    forecasts_cover_the_next_period_of_every_metric,
     users_only_see_their_own_numbers,
     only_service_keys_back_date_activities,
     csv_export_is_rfc_4180_and_neutralises_formulas,

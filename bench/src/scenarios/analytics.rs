@@ -1,6 +1,8 @@
 //! `analytics`: `GET /api/analytics/summary?time_range=year` for a user with
 //! 1,000,000 activities (seeded over REST first, as fast as the hub takes
-//! them); latency percentiles over repeated requests.
+//! them); latency percentiles over repeated requests, without and with
+//! `forecast=true` (each metric's forecast of the next year), which must fit
+//! the same budget.
 //!
 //! Needs the analytics routes (SPEC §10): a 404 means "not available in
 //! this build". The seeded activities all carry today's time, so they fall
@@ -21,6 +23,7 @@ use crate::report::{targets as t, Check, NotAvailable, Report};
 use crate::stats::{histogram, Summary};
 
 const SUMMARY: &str = "/api/analytics/summary?time_range=year";
+const SUMMARY_FORECAST: &str = "/api/analytics/summary?time_range=year&forecast=true";
 
 pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let activities: u64 = args.get("activities", t::ANALYTICS_ACTIVITIES as u64)?;
@@ -68,18 +71,27 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
         seeded.elapsed().as_secs_f64()
     );
 
-    let mut h = histogram();
+    let mut plain = histogram();
+    let mut forecast = histogram();
+    // Alternated, so both see the same machine state.
     for _ in 0..requests.max(1) {
-        let t0 = Instant::now();
-        let r = client.get(SUMMARY, &[("Authorization", &auth)]).await?;
-        let took = t0.elapsed();
-        if r.status != 200 {
-            bail!("GET {SUMMARY} answered {}: {}", r.status, r.snippet());
+        for (path, h) in [(SUMMARY, &mut plain), (SUMMARY_FORECAST, &mut forecast)] {
+            let t0 = Instant::now();
+            let r = client.get(path, &[("Authorization", &auth)]).await?;
+            let took = t0.elapsed();
+            if r.status != 200 {
+                bail!("GET {path} answered {}: {}", r.status, r.snippet());
+            }
+            if path == SUMMARY_FORECAST && !r.body.windows(10).any(|w| w == b"\"forecast\"") {
+                bail!("GET {path} has no forecast: {}", r.snippet());
+            }
+            h.saturating_record(took.as_nanos().max(1) as u64);
         }
-        h.saturating_record(took.as_nanos().max(1) as u64);
     }
-    let latency = Summary::of(&h);
+    let latency = Summary::of(&plain);
+    let latency_forecast = Summary::of(&forecast);
     println!("{}", latency.line("summary year"));
+    println!("{}", latency_forecast.line("summary year, forecast=true"));
 
     let mut report = Report::new(
         "analytics",
@@ -87,10 +99,20 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
         activities >= t::ANALYTICS_ACTIVITIES as u64,
     );
     report.hub = ctx.hub_json(&hub, &[]);
-    report.metrics = json!({"seeded": stored, "latency": latency.json()});
+    report.metrics = json!({
+        "seeded": stored,
+        "latency": latency.json(),
+        "latency_forecast": latency_forecast.json(),
+    });
     report.checks.push(Check::at_most(
         "analytics summary (year) p99",
         latency.p99,
+        t::ANALYTICS_MS,
+        "ms",
+    ));
+    report.checks.push(Check::at_most(
+        "analytics summary (year, forecast=true) p99",
+        latency_forecast.p99,
         t::ANALYTICS_MS,
         "ms",
     ));
