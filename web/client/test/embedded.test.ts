@@ -229,3 +229,33 @@ test("a 4001 close (token expired, no refresh in time) asks for a new token and 
   await eventually("the event", () => rec.events.some((e) => e.id === a.id));
   rec.client.disconnect();
 });
+
+test("task updates, broadcasts and a changed subscription, from the real hub", async () => {
+  const u = await shared();
+  const rec = recordedClient({ baseUrl: hub.url, token: u.token });
+  const tasks: { id: string; progress: number }[] = [];
+  const broadcasts: unknown[] = [];
+  const subscribed: unknown[] = [];
+  rec.client.on("task", (t) => tasks.push(t));
+  rec.client.on("broadcast", (b) => broadcasts.push(b));
+  rec.client.on("subscribed", (s) => subscribed.push(s.events));
+  rec.client.connect();
+  await rec.client.ready(10_000);
+
+  const task = await hub.createTask(u.id, { title: "Live progress" });
+  await hub.updateTask(task.id, { status: "running", progress: 30 });
+  await eventually("the task update", () => tasks.some((t) => t.progress === 30));
+  expect(tasks.every((t) => t.id === task.id)).toBe(true);
+
+  await hub.broadcast({ title: "Maintenance at noon" });
+  await eventually("the broadcast", () => broadcasts.length === 1);
+
+  rec.client.subscribe(["meeting_booked"]);
+  await eventually("the subscription", () => subscribed.length === 1);
+  expect(subscribed[0]).toEqual(["meeting_booked"]);
+  await hub.publish(u.id, { type: "notification", title: "filtered out" });
+  const wanted = await hub.publish(u.id, { type: "meeting_booked", title: "kept" });
+  await eventually("the wanted event", () => rec.events.some((e) => e.id === wanted.id));
+  expect(rec.events.map((e) => e.type)).toEqual(["meeting_booked"]);
+  rec.client.disconnect();
+});

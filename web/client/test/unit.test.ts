@@ -240,3 +240,56 @@ test("a hub that never sends welcome is given up after connectTimeout", async ()
 test("FAST timings are what the integration tests assume", () => {
   expect(FAST.pingInterval + FAST.pongTimeout).toBeLessThan(FAST.connectTimeout);
 });
+
+test("4008 and 1001 reconnect soon, resuming from the last delivered id", async () => {
+  const urls: string[] = [];
+  const id = "0000000000000000005";
+  const { url } = await localServer((socket, path) => {
+    urls.push(path);
+    socket.send(welcome());
+    if (urls.length === 1) {
+      socket.send(JSON.stringify({ type: "event", id, event: "notification", data: activity(id) }));
+      setTimeout(() => socket.close(4008, "slow consumer"), 20);
+    } else if (urls.length === 2) {
+      setTimeout(() => socket.close(1001, "going away"), 20);
+    }
+  });
+  const rec = recordedClient({
+    baseUrl: url,
+    token: "opaque",
+    minReconnectDelay: 200,
+    maxReconnectDelay: 5_000,
+  });
+  const delays: number[] = [];
+  rec.client.on("reconnecting", (r) => delays.push(r.delay));
+  cleanups.push(() => rec.client.disconnect());
+  rec.client.connect();
+  await eventually("the third session", () => rec.connects === 3, 10_000);
+  expect(rec.disconnects.map((d) => d.code)).toEqual([4008, 1001]);
+  // "Soon": within the base delay, whatever the failure count.
+  for (const d of delays) expect(d).toBeLessThan(200);
+  expect(new URL(urls[0] as string, url).searchParams.get("last_event_id")).toBeNull();
+  for (const u of urls.slice(1)) {
+    expect(new URL(u, url).searchParams.get("last_event_id")).toBe(id);
+  }
+  expect(rec.events.map((e) => e.id)).toEqual([id]);
+});
+
+test("subscribe() sends the filter when connected and puts it in later connect URLs", async () => {
+  const urls: string[] = [];
+  const received: unknown[] = [];
+  const { url } = await localServer((socket, path) => {
+    urls.push(path);
+    socket.on("message", (data) => received.push(JSON.parse(String(data))));
+    socket.send(welcome());
+  });
+  const rec = recordedClient({ baseUrl: url, token: "opaque", events: ["meeting_booked"] });
+  cleanups.push(() => rec.client.disconnect());
+  rec.client.connect();
+  await rec.client.ready(5_000);
+  expect(new URL(urls[0] as string, url).searchParams.get("events")).toBe("meeting_booked");
+  rec.client.subscribe(["outreach_sent", "notification"]);
+  await eventually("the subscribe frame", () => received.length > 0);
+  expect(received[0]).toEqual({ type: "subscribe", events: ["outreach_sent", "notification"] });
+  expect(() => rec.client.subscribe(["dance" as never])).toThrow(TypeError);
+});
