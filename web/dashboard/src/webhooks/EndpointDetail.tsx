@@ -205,20 +205,22 @@ export function EndpointDetail(props: EndpointDetailProps) {
         endpointDisabled={webhook.status === "disabled"}
       />
 
-      <ConfirmDialog
-        open={confirmDelete}
-        title="Delete this endpoint?"
-        confirmLabel="Delete endpoint"
-        danger
-        busy={busy === "delete"}
-        onConfirm={() => void remove()}
-        onCancel={() => setConfirmDelete(false)}
-      >
-        <p>
-          <span className="wh-url">{webhook.url}</span> stops receiving deliveries at once, its
-          pending deliveries are dropped and its delivery log is deleted. This cannot be undone.
-        </p>
-      </ConfirmDialog>
+      {readOnly ? null : (
+        <ConfirmDialog
+          open={confirmDelete}
+          title="Delete this endpoint?"
+          confirmLabel="Delete endpoint"
+          danger
+          busy={busy === "delete"}
+          onConfirm={() => void remove()}
+          onCancel={() => setConfirmDelete(false)}
+        >
+          <p>
+            <span className="wh-url">{webhook.url}</span> stops receiving deliveries at once, its
+            pending deliveries are dropped and its delivery log is deleted. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }
