@@ -28,6 +28,11 @@ export default defineConfig({
     assetsDir: "assets",
     target: "es2022",
     reportCompressedSize: false,
+    // Two pages: the dashboard (`/`) and the embeddable webhook portal
+    // (`/portal`), sharing their chunks.
+    rolldownOptions: {
+      input: { index: here("index.html"), portal: here("portal.html") },
+    },
   },
   server: {
     proxy: {
