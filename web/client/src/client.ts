@@ -151,15 +151,11 @@ const OPEN = 1;
 const MAX_TIMER = 2_147_483_647;
 
 interface Attempt {
-  id: number;
   socket: Socket | null;
   token: string;
   welcomed: boolean;
   /** HTTP status of a refused upgrade, when the WebSocket implementation tells. */
   upgradeStatus: number | null;
-  /** Resumed from this id in the connect URL (a `resumed` frame follows). */
-  resumeFrom: string | null;
-  openedAt: number;
 }
 
 /** The hub's WebSocket URL for an HTTP base URL. Throws TypeError if it is not one. */
@@ -226,7 +222,6 @@ export class HubClient extends Emitter<HubClientEvents> {
   private forceRefreshNext = false;
   /** The user the current `lastEventId` belongs to (the token's `sub`). */
   private userId: string | null | undefined = undefined;
-  private attemptSeq = 0;
   private current: Attempt | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private waitingOnline = false;
@@ -394,16 +389,7 @@ export class HubClient extends Emitter<HubClientEvents> {
 
   private async open(): Promise<void> {
     this.clearReconnect();
-    const id = ++this.attemptSeq;
-    const attempt: Attempt = {
-      id,
-      socket: null,
-      token: "",
-      welcomed: false,
-      upgradeStatus: null,
-      resumeFrom: null,
-      openedAt: Date.now(),
-    };
+    const attempt: Attempt = { socket: null, token: "", welcomed: false, upgradeStatus: null };
     this.current = attempt;
     this.stats.attempts += 1;
     const force = this.forceRefreshNext;
@@ -432,10 +418,7 @@ export class HubClient extends Emitter<HubClientEvents> {
 
     const url = new URL(this.wsUrl.href);
     url.searchParams.set("token", token);
-    if (this._lastEventId) {
-      url.searchParams.set("last_event_id", this._lastEventId);
-      attempt.resumeFrom = this._lastEventId;
-    }
+    if (this._lastEventId) url.searchParams.set("last_event_id", this._lastEventId);
     if (this.events.length > 0) url.searchParams.set("events", this.events.join(","));
 
     let socket: Socket;
