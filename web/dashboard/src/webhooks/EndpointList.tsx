@@ -1,3 +1,4 @@
+import { useEffect, useRef } from "react";
 import type { Webhook } from "@aiclone/hub-client";
 import { activityLabel } from "../lib/activityTypes";
 import { formatDateTime, formatRelative } from "../lib/format";
@@ -38,13 +39,23 @@ export function LastDelivery({ webhook, now }: { webhook: Webhook; now: number }
 export function EndpointList({
   items,
   onOpen,
+  focusId = null,
 }: {
   items: readonly Webhook[];
   onOpen(id: string): void;
+  /** The endpoint whose open button gets the focus (coming back from its detail). */
+  focusId?: string | null;
 }) {
   const now = useNow(30_000);
+  const list = useRef<HTMLUListElement>(null);
+  useEffect(() => {
+    if (!focusId) return;
+    list.current
+      ?.querySelector<HTMLButtonElement>(`[data-webhook-id="${CSS.escape(focusId)}"] .wh-open`)
+      ?.focus();
+  }, [focusId]);
   return (
-    <ul className="wh-list" aria-label="Endpoints">
+    <ul className="wh-list" aria-label="Endpoints" ref={list}>
       {items.map((w) => (
         <li key={w.id} className="wh-row" data-webhook-id={w.id}>
           <div className="wh-row-main">

@@ -25,6 +25,8 @@ export function WebhooksScreen({ readOnly = false, intro }: WebhooksScreenProps)
   const list = useWebhooks();
   const [view, setView] = useState<View>({ name: "list" });
   const [notice, setNotice] = useState<string | null>(null);
+  /** The endpoint whose detail was closed: its row takes the focus back. */
+  const [returnTo, setReturnTo] = useState<string | null>(null);
 
   const open = (id: string) => {
     setNotice(null);
@@ -76,7 +78,10 @@ export function WebhooksScreen({ readOnly = false, intro }: WebhooksScreenProps)
           key={selected.id}
           webhook={selected}
           readOnly={readOnly}
-          onBack={() => setView({ name: "list" })}
+          onBack={() => {
+            setReturnTo(selected.id);
+            setView({ name: "list" });
+          }}
           onChanged={list.upsert}
           onRefresh={list.refresh}
           onDeleted={(id) => {
@@ -104,7 +109,7 @@ export function WebhooksScreen({ readOnly = false, intro }: WebhooksScreenProps)
                 : "Add one to receive your activities as signed HTTP requests."}
             </div>
           ) : (
-            <EndpointList items={list.items} onOpen={open} />
+            <EndpointList items={list.items} onOpen={open} focusId={returnTo} />
           )}
         </div>
       )}
