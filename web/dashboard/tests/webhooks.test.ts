@@ -125,8 +125,12 @@ describe("webhooks in the dashboard", () => {
     expect(await attempt.textContent()).toContain('{"ok":true}');
 
     // The list shows the endpoint's last delivery and its status code.
-    await page.getByRole("button", { name: "← All endpoints" }).click();
+    // Keyboard: back to the list, the focus is on the endpoint just left.
+    await page.getByRole("button", { name: "← All endpoints" }).press("Enter");
     const listed = page.locator(`[data-webhook-id="${webhookId}"]`);
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.classList.contains("wh-open")))
+      .toBe(true);
     await expect.poll(() => listed.textContent()).toContain("HTTP 200");
     expect(await listed.textContent()).toContain("All events");
     expect(await listed.textContent()).toContain("standard");
