@@ -123,6 +123,16 @@ export interface paths {
          *     period of as many buckets: `up` above +10 %, `down` below −10 %, else
          *     `stable` (0 → more is `up`); `change_pct` is null when the previous total
          *     is 0. Read from per-hour counters, never from raw activities.
+         *
+         *     `forecast=true` adds to each metric `forecast: {method, total, low, high,
+         *     points: [{start, value, low, high}]}`: the next period of as many buckets,
+         *     starting at `period_end`, each with its expected value and 80 %
+         *     prediction interval, and the expected total with its interval. The model
+         *     (Holt's linear trend, or Holt–Winters with a weekly season for daily
+         *     buckets with three weeks of history) is fitted to the complete buckets of
+         *     this period and the previous one; fewer than 4 non-empty buckets give
+         *     `method: insufficient_data` with no points. `conversion_rate` is the ratio
+         *     of the meetings and outreach forecasts. Values are never negative.
          */
         get: operations["summary"];
         put?: never;
@@ -772,6 +782,29 @@ export interface components {
             field: string;
             message: string;
         };
+        /** @description One bucket of a forecast. */
+        ForecastPoint: {
+            /**
+             * Format: double
+             * @description Upper end of the 80 % prediction interval.
+             */
+            high: number;
+            /**
+             * Format: double
+             * @description Lower end of the 80 % prediction interval (at least 0).
+             */
+            low: number;
+            /**
+             * Format: date-time
+             * @description Start of the bucket (RFC 3339 UTC); it ends where the next one starts.
+             */
+            start: string;
+            /**
+             * Format: double
+             * @description The expected value (a fraction for `conversion_rate`), never negative.
+             */
+            value: number;
+        };
         /**
          * @description The size of one bucket (one data point).
          * @enum {string}
@@ -800,6 +833,40 @@ export interface components {
             email: string;
             password: string;
         };
+        /**
+         * @description How a forecast was made.
+         * @enum {string}
+         */
+        Method: "holt_linear" | "holt_winters_additive" | "ratio_of_forecasts" | "insufficient_data";
+        /**
+         * @description The forecast of a metric for the next period: as many buckets as the
+         *     period, of the same granularity, starting at `period_end`.
+         */
+        MetricForecast: {
+            /**
+             * Format: double
+             * @description Upper end of the total's 80 % prediction interval.
+             */
+            high?: number | null;
+            /**
+             * Format: double
+             * @description Lower end of the total's 80 % prediction interval.
+             */
+            low?: number | null;
+            /**
+             * @description `holt_linear`, `holt_winters_additive` (weekly season, daily buckets),
+             *     `ratio_of_forecasts` (`conversion_rate`), or `insufficient_data`
+             *     (fewer than 4 non-empty buckets of history: no points, null totals).
+             */
+            method: components["schemas"]["Method"];
+            /** @description One per bucket of the next period, oldest first; empty for `insufficient_data`. */
+            points: components["schemas"]["ForecastPoint"][];
+            /**
+             * Format: double
+             * @description The expected total of the next period (for `conversion_rate`: its rate).
+             */
+            total?: number | null;
+        };
         /** @description One metric of a summary. */
         MetricSummary: {
             /**
@@ -815,6 +882,7 @@ export interface components {
             change_pct?: number | null;
             /** @description One per bucket, oldest first, zero-filled. */
             data_points: components["schemas"]["DataPoint"][];
+            forecast?: null | components["schemas"]["MetricForecast"];
             /** @description `prospects_added`, …, `conversion_rate`. */
             metric: string;
             /**
@@ -1344,6 +1412,11 @@ export interface operations {
             query?: {
                 /** @description RFC 3339, exclusive, with `start`. */
                 end?: string;
+                /**
+                 * @description `true` adds each metric's `forecast` of the next period (same
+                 *     length and granularity) with 80 % prediction intervals. Default `false`.
+                 */
+                forecast?: boolean;
                 /** @description RFC 3339, with `end`: a custom range, widened to whole buckets. */
                 start?: string;
                 /**
@@ -1393,7 +1466,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unknown time_range or tz, bad start/end */
+            /** @description Unknown time_range or tz, bad start/end, forecast not true/false */
             422: {
                 headers: {
                     [name: string]: unknown;
