@@ -125,9 +125,9 @@ test("a frozen hub (SIGSTOP) is detected by the heartbeat within pingInterval + 
       5,
     );
     const detected = rec.disconnects.find((d) => d.reason === "heartbeat timeout");
-    // Timers in this (idle) process are late by a few ms at most.
+    // Slack for timer lateness on a busy machine; far below one more ping period.
     expect((detected?.at ?? Infinity) - stoppedAt).toBeLessThanOrEqual(
-      pingInterval + pongTimeout + 150,
+      pingInterval + pongTimeout + 250,
     );
     expect(detected?.willReconnect).toBe(true);
     expect(rec.client.state).toBe("connecting");
