@@ -47,6 +47,9 @@ export function MetricCard({
       {forecastTotal !== undefined && forecastTotal !== null ? (
         <p className="metric-forecast">
           Forecast {nextLabel}: {formatMetric(metric.metric, forecastTotal)}
+          {typeof metric.forecast?.low === "number" && typeof metric.forecast.high === "number"
+            ? ` (${formatMetric(metric.metric, metric.forecast.low)}–${formatMetric(metric.metric, metric.forecast.high)})`
+            : ""}
         </p>
       ) : null}
     </article>

@@ -41,7 +41,14 @@ export interface MetricSummary {
   average: number;
   trend: "up" | "down" | "stable";
   data_points: { start: string; value: number }[];
-  forecast?: { method?: string; total?: number; points: ForecastPoint[] } | null;
+  /** The next period, when asked for and the hub offers it (`total` null: too little history). */
+  forecast?: {
+    method?: string;
+    total?: number | null;
+    low?: number | null;
+    high?: number | null;
+    points: ForecastPoint[];
+  } | null;
 }
 
 export interface Summary {
