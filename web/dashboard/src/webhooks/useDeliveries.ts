@@ -45,6 +45,9 @@ export function useDeliveries(webhookId: string, filter: StatusFilter): Delivery
   );
 
   useEffect(() => {
+    // Another endpoint or filter: nothing of the previous list stays on screen.
+    setItems([]);
+    setCursor(null);
     let live = true;
     let loaded = false;
     const early: DeliveryFrame[] = [];
