@@ -186,8 +186,8 @@ describe("webhooks in the dashboard", () => {
       "receiver is down for maintenance",
     );
     await page.getByRole("button", { name: "Failed" }).click();
+    await expect.poll(() => page.locator("[data-delivery-id]").count()).toBe(1);
     await row.waitFor();
-    expect(await page.locator("[data-delivery-id]").count()).toBe(1);
     await screenshots(page, "webhooks-05-retries");
     await expectAccessible(page, "webhooks, failed deliveries");
 
