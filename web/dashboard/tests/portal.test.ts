@@ -226,16 +226,18 @@ describe("the webhook portal", () => {
 
   test("at its expiry the portal says the link has expired", async () => {
     const short = await freshPage();
-    const { url } = await portalLink(alice, { ttl_seconds: 3 });
+    // Long enough to open on a busy machine, short enough to wait for.
+    const { url } = await portalLink(alice, { ttl_seconds: 6 });
     await short.goto(url);
     await short.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
     await short
       .getByRole("heading", { name: "This link has expired" })
-      .waitFor({ timeout: 10_000 });
+      .waitFor({ timeout: 15_000 });
     expect(await short.locator("[data-webhook-id]").count()).toBe(0);
     await short.reload();
     await short.getByRole("heading", { name: "This link has expired" }).waitFor();
     await screenshots(short, "portal-06-expired");
+    await expectAccessible(short, "portal, expired link");
   });
 
   test("an allowed origin can frame the portal, another origin cannot, the dashboard nobody", async () => {
