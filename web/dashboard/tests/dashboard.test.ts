@@ -11,6 +11,9 @@ import { PASSWORD, eventually, startHub, uniqueEmail, type Hub } from "../../tes
 import { expectAccessible, launch, newPage, screenshots } from "./browser";
 import { pageServer, type PageServer } from "./page";
 
+/** Events per user the hub keeps for resuming. */
+const HISTORY = 100;
+
 let hub: Hub;
 let server: PageServer;
 let browser: Browser;
@@ -51,7 +54,8 @@ function status() {
 }
 
 beforeAll(async () => {
-  hub = await startHub();
+  // A short resume history, so that a long absence leaves a gap to refetch.
+  hub = await startHub({ env: { HUB__WEBSOCKET__HISTORY_SIZE: String(HISTORY) } });
   server = await pageServer(hub);
   browser = await launch();
   ({ context, page, problems } = await newPage(browser));
@@ -226,6 +230,7 @@ describe("the dashboard", () => {
       ids.push((await hub.publish(userId, { type: "automation_triggered", title })).id);
     expect(await page.locator(`[data-activity-id="${ids[0]}"]`).count()).toBe(0);
 
+    const refetches = watchRefetches();
     holdSockets = false;
     await expect.poll(() => status().getAttribute("data-state"), { timeout: 30_000 }).toBe("live");
     for (const id of ids) await page.locator(`[data-activity-id="${id}"]`).waitFor();
@@ -235,6 +240,47 @@ describe("the dashboard", () => {
       .locator("[data-activity-id]")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-activity-id")));
     expect(new Set(all).size).toBe(all.length);
+    // They came by resuming the WebSocket, not by reading the list again.
+    expect(refetches.stop()).toEqual([]);
+  });
+
+  test("after an absence longer than the hub's history, the gap is refetched over REST", async () => {
+    holdSockets = true;
+    await hub.kill9();
+    await expect
+      .poll(() => status().getAttribute("data-state"), { timeout: 20_000 })
+      .toBe("reconnecting");
+    await hub.restart();
+    const missed = Array.from({ length: HISTORY + 20 }, (_, i) => ({
+      type: "notification" as const,
+      title: `Missed while away #${i + 1}`,
+    }));
+    const res = await hub.request("POST", "/api/activities/bulk", {
+      auth: "service",
+      body: { user_id: userId, activities: missed },
+    });
+    expect(res.status).toBe(201);
+    const { ids } = (await res.json()) as { ids: string[] };
+
+    const refetches = watchRefetches();
+    try {
+      holdSockets = false;
+      await expect
+        .poll(() => status().getAttribute("data-state"), { timeout: 30_000 })
+        .toBe("live");
+      // The newest page comes over REST: the history no longer reached back.
+      await expect.poll(() => refetches.urls.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      await page.locator(`[data-activity-id="${ids[ids.length - 1]}"]`).waitFor();
+      expect(
+        await page.getByText(`Missed while away #${HISTORY + 20}`, { exact: true }).count(),
+      ).toBe(1);
+      const all = await page
+        .locator("[data-activity-id]")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-activity-id")));
+      expect(new Set(all).size).toBe(all.length);
+    } finally {
+      refetches.stop();
+    }
   });
 
   test("the analytics page draws every metric, with totals that match the API", async () => {
@@ -429,6 +475,23 @@ async function expectChartsMatch(range: string, tz: string): Promise<void> {
     );
   expect(drawn).toHaveLength(9);
   expect(drawn.every(Boolean)).toBe(true);
+}
+
+/** Records the page's reads of the newest activity page (no cursor) until stop(). */
+function watchRefetches(): { urls: string[]; stop(): string[] } {
+  const urls: string[] = [];
+  const onRequest = (r: { url(): string }) => {
+    const url = new URL(r.url());
+    if (url.pathname === "/api/activities" && !url.searchParams.has("cursor")) urls.push(url.href);
+  };
+  page.on("request", onRequest);
+  return {
+    urls,
+    stop() {
+      page.off("request", onRequest);
+      return urls;
+    },
+  };
 }
 
 async function storedRefreshToken(): Promise<string | null> {
