@@ -62,7 +62,7 @@ export function SecretPanel({ webhookId, readOnly }: { webhookId: string; readOn
         (Standard Webhooks).
       </p>
       {readOnly ? (
-        <p className="muted">This link is read-only, so the secret is not shown.</p>
+        <p className="muted wh-help">This link is read-only, so the secret is not shown.</p>
       ) : (
         <>
           <div className="secret-row">

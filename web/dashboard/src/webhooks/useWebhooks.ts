@@ -75,7 +75,22 @@ export function useWebhooks(): WebhookList {
 
   useEffect(() => {
     void reload();
-    const offDelivery = client.on("delivery", (frame) => refresh(frame.webhook_id));
+    const offDelivery = client.on("delivery", (frame) => {
+      // What the frame says shows at once; the failure count and status
+      // come with the re-read.
+      setItems((list) =>
+        list.map((w) =>
+          w.id === frame.webhook_id
+            ? {
+                ...w,
+                last_delivery_at: frame.attempt.attempted_at,
+                last_status_code: frame.attempt.status_code ?? null,
+              }
+            : w,
+        ),
+      );
+      refresh(frame.webhook_id);
+    });
     // Frames sent while the page was away are not replayed: read again.
     let first = client.state !== "connected";
     const offConnected = client.on("connected", () => {
