@@ -359,6 +359,14 @@ describe("the dashboard", () => {
     await expect.poll(() => page.locator(".export-status").textContent()).toContain("Downloaded");
   });
 
+  test("a browser that goes offline is shown as offline, and live again when back", async () => {
+    await context.setOffline(true);
+    await expect.poll(() => status().getAttribute("data-state")).toBe("offline");
+    expect(await status().textContent()).toContain("Offline");
+    await context.setOffline(false);
+    await expect.poll(() => status().getAttribute("data-state"), { timeout: 30_000 }).toBe("live");
+  });
+
   test("a reload keeps the session", async () => {
     await page.reload();
     await page.getByRole("heading", { name: "Analytics" }).waitFor();
