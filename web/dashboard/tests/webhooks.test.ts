@@ -10,7 +10,7 @@
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { eventually, startHub, uniqueEmail, type Hub } from "../../testing/hub.mjs";
-import { expectAccessible, launch, newPage, screenshots } from "./browser";
+import { DESKTOP, expectAccessible, launch, newPage, screenshots } from "./browser";
 import { pageServer, type PageServer } from "./page";
 import {
   signIn,
@@ -31,6 +31,15 @@ const email = uniqueEmail("webhooks");
 let userId = "";
 let webhookId = "";
 let secret = "";
+
+/** At 360 px, the narrowest width the page supports, nothing scrolls sideways. */
+async function fitsNarrowest(p: Page): Promise<void> {
+  await p.setViewportSize({ width: 360, height: 780 });
+  await expect
+    .poll(() => p.evaluate(() => document.documentElement.scrollWidth))
+    .toBeLessThanOrEqual(360);
+  await p.setViewportSize(DESKTOP);
+}
 
 function deliveryRow(id: string): Locator {
   return page.locator(`[data-delivery-id="${id}"]`);
@@ -92,6 +101,7 @@ describe("webhooks in the dashboard", () => {
     await page.getByText("Copied to the clipboard.").waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await screenshots(page, "webhooks-03-secret-once");
+    await fitsNarrowest(page);
     await expectAccessible(page, "webhooks, secret shown once");
 
     const list = (await (
@@ -136,6 +146,7 @@ describe("webhooks in the dashboard", () => {
     expect(await listed.textContent()).toContain("standard");
     expect(await listed.textContent()).toContain("Active");
     await screenshots(page, "webhooks-04-list");
+    await fitsNarrowest(page);
     await expectAccessible(page, "webhooks, list");
   });
 
@@ -190,6 +201,7 @@ describe("webhooks in the dashboard", () => {
     await row.waitFor();
     await screenshots(page, "webhooks-05-retries");
     await expectAccessible(page, "webhooks, failed deliveries");
+    await fitsNarrowest(page);
 
     receiver.status = 200;
     receiver.reply = '{"ok":true}';
