@@ -63,7 +63,10 @@ test("kill -9 of the client's node mid-stream: it resumes on the other node, 500
     async (n) => {
       if (n === 200) {
         await b.kill9();
-        // B comes back later; the client must not wait for it.
+        // The balancer now sends new connections to A, so the client's
+        // resume crosses nodes even if B is back before it reconnects. B
+        // comes back later; the client must not wait for it.
+        proxy.prefer([a.port, b.port]);
         restarted = b.restart();
       }
     },
