@@ -14,7 +14,7 @@ use hub_core::UserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Prefix of generated service keys; makes them recognisable in secret scanners.
@@ -112,7 +112,7 @@ impl Caller {
 }
 
 fn unauthenticated(message: &'static str) -> ApiError {
-    ApiError::unauthenticated("unauthenticated", message)
+    ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
 /// Finds the credential of a request: `X-API-Key`, or the bearer token.
@@ -152,8 +152,8 @@ pub fn caller_from_bearer(token: &str, state: &AppState) -> Result<Caller, ApiEr
     }
     match state.tokens.verify_access(token) {
         Ok(claims) => Ok(Caller::User(UserId(claims.sub))),
-        Err(tokens::TokenError::Expired) => Err(ApiError::unauthenticated(
-            "token_expired",
+        Err(tokens::TokenError::Expired) => Err(ApiError::new(
+            ErrorCode::TokenExpired,
             "The access token has expired; refresh it.",
         )),
         Err(_) => Err(unauthenticated("The access token is not valid.")),
@@ -182,8 +182,8 @@ impl FromRequest for UserCaller {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         ready(match Caller::from_request(req, payload).into_inner() {
             Ok(Caller::User(id)) => Ok(UserCaller(id)),
-            Ok(Caller::Service) => Err(ApiError::forbidden(
-                "user_token_required",
+            Ok(Caller::Service) => Err(ApiError::new(
+                ErrorCode::UserTokenRequired,
                 "This route acts on the caller's own account; use a user access token.",
             )),
             Err(e) => Err(e),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
@@ -136,8 +136,8 @@ pub async fn target_user(
     match (caller, named) {
         (Caller::User(me), None) => Ok(me.clone()),
         (Caller::User(me), Some(named)) if named == me.0 => Ok(me.clone()),
-        (Caller::User(_), Some(_)) => Err(ApiError::forbidden(
-            "forbidden",
+        (Caller::User(_), Some(_)) => Err(ApiError::new(
+            ErrorCode::Forbidden,
             "A user token acts only on its own data; omit user_id.",
         )),
         (Caller::Service, None) => Err(ApiError::field(
@@ -148,8 +148,8 @@ pub async fn target_user(
             let id = UserId(named);
             match state.store.user_by_id(&id).await? {
                 Some(_) => Ok(id),
-                None => Err(ApiError::not_found(
-                    "user_not_found",
+                None => Err(ApiError::new(
+                    ErrorCode::UserNotFound,
                     "No user has this id.",
                 )),
             }
@@ -282,8 +282,8 @@ pub async fn create_activity(
     Json(body): Json<CreateActivity>,
 ) -> ApiResult<HttpResponse> {
     if body.created_at.is_some() && !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may set created_at (back-dated activities).",
         ));
     }
@@ -309,8 +309,8 @@ pub async fn create_activity(
         AppendOutcome::Replayed(activity) => Ok(HttpResponse::Created()
             .insert_header(("Idempotent-Replayed", "true"))
             .json(activity)),
-        AppendOutcome::KeyReused => Err(ApiError::conflict(
-            "idempotency_key_reused",
+        AppendOutcome::KeyReused => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
             "This Idempotency-Key was used with a different request body.",
         )),
     }
@@ -343,8 +343,8 @@ pub async fn bulk_create(
     Json(body): Json<BulkCreate>,
 ) -> ApiResult<HttpResponse> {
     if !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may import activities in bulk.",
         ));
     }
@@ -487,8 +487,8 @@ pub async fn get_activity(
     let id = ActivityId(id.into_inner());
     match state.store.activity(&id).await? {
         Some(a) if can_see(&caller, &a.user_id) => Ok(HttpResponse::Ok().json(a)),
-        _ => Err(ApiError::not_found(
-            "activity_not_found",
+        _ => Err(ApiError::new(
+            ErrorCode::ActivityNotFound,
             "No such activity.",
         )),
     }
@@ -520,8 +520,8 @@ pub async fn broadcast(
     Json(body): Json<BroadcastRequest>,
 ) -> ApiResult<HttpResponse> {
     if !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may broadcast.",
         ));
     }

@@ -11,11 +11,11 @@ pub mod ws;
 
 use actix_web::{web, HttpResponse, ResponseError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The JSON 404 of unknown routes.
 pub async fn not_found() -> HttpResponse {
-    ApiError::not_found("not_found", "No such route.").error_response()
+    ApiError::new(ErrorCode::NotFound, "No such route.").error_response()
 }
 
 /// Everything under `/api` that handlers serve.

@@ -3,13 +3,13 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hub_core::model::{ActivityType, NewActivity, Task, TaskKind, TaskStatus};
-use hub_core::store::{TaskChange, TaskQuery};
+use hub_core::store::{Conflict, TaskChange, TaskQuery};
 use hub_core::{StoreError, TaskId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query};
 use crate::routes::activities::{can_see, page_limit, target_user};
 use crate::state::AppState;
@@ -137,8 +137,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
     let mut next = task.clone();
     if let Some(status) = update.status {
         if !task.status.can_move_to(status) {
-            return Err(ApiError::conflict(
-                "invalid_transition",
+            return Err(ApiError::new(
+                ErrorCode::InvalidTransition,
                 format!(
                     "A {} task cannot become {}.",
                     task.status.as_str(),
@@ -148,8 +148,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
         }
         next.status = status;
     } else if task.status.is_terminal() {
-        return Err(ApiError::conflict(
-            "invalid_transition",
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
             format!(
                 "The task is {} and can no longer change.",
                 task.status.as_str()
@@ -161,8 +161,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
             return Err(ApiError::field("progress", "must be between 0 and 100"));
         }
         if progress < task.progress {
-            return Err(ApiError::conflict(
-                "progress_decreased",
+            return Err(ApiError::new(
+                ErrorCode::ProgressDecreased,
                 format!(
                     "Progress cannot go down (from {} to {progress}).",
                     task.progress
@@ -223,7 +223,7 @@ pub async fn update_task(
     for _ in 0..UPDATE_ATTEMPTS {
         let task = match state.store.task(&id).await? {
             Some(t) if can_see(&caller, &t.user_id) => t,
-            _ => return Err(ApiError::not_found("task_not_found", "No such task.")),
+            _ => return Err(ApiError::new(ErrorCode::TaskNotFound, "No such task.")),
         };
         let now = hub_core::time::now();
         let next = apply_update(&task, &update, now)?;
@@ -248,14 +248,11 @@ pub async fn update_task(
             .await
         {
             Ok(_) => return Ok(HttpResponse::Ok().json(next)),
-            Err(StoreError::Conflict("task_changed")) => continue,
+            Err(StoreError::Conflict(Conflict::TaskChanged)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict(
-        "task_changed",
-        "The task is being changed concurrently; retry.",
-    ))
+    Err(StoreError::Conflict(Conflict::TaskChanged).into())
 }
 
 /// One task.
@@ -276,7 +273,7 @@ pub async fn get_task(
 ) -> ApiResult<HttpResponse> {
     match state.store.task(&TaskId(id.into_inner())).await? {
         Some(t) if can_see(&caller, &t.user_id) => Ok(HttpResponse::Ok().json(t)),
-        _ => Err(ApiError::not_found("task_not_found", "No such task.")),
+        _ => Err(ApiError::new(ErrorCode::TaskNotFound, "No such task.")),
     }
 }
 
@@ -391,14 +388,14 @@ mod tests {
             apply_update(&t, &update(None, Some(40)), Utc::now())
                 .unwrap_err()
                 .code,
-            "progress_decreased"
+            ErrorCode::ProgressDecreased
         );
         let done = task(TaskStatus::Completed, 100);
         assert_eq!(
             apply_update(&done, &update(None, Some(100)), Utc::now())
                 .unwrap_err()
                 .code,
-            "invalid_transition"
+            ErrorCode::InvalidTransition
         );
         let queued = task(TaskStatus::Queued, 0);
         assert_eq!(
@@ -409,7 +406,7 @@ mod tests {
             )
             .unwrap_err()
             .code,
-            "invalid_transition"
+            ErrorCode::InvalidTransition
         );
         let completed =
             apply_update(&t, &update(Some(TaskStatus::Completed), None), Utc::now()).unwrap();

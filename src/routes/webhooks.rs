@@ -12,6 +12,7 @@ use chrono::Utc;
 use hub_actors::webhooks::registry::{RetryDelivery, TestWebhook, WebhookChanged, WebhookRemoved};
 use hub_actors::webhooks::{signing, ssrf};
 use hub_core::model::ActivityType;
+use hub_core::store::Conflict;
 use hub_core::store::Page;
 use hub_core::webhook::{
     self, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus, Webhook,
@@ -22,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{Json, Query};
 use crate::routes::activities::{page_limit, target_user, OnBehalf};
 use crate::state::AppState;
@@ -218,7 +219,7 @@ async fn check_config(
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("webhook_not_found", "No such webhook.")
+    ApiError::new(ErrorCode::WebhookNotFound, "No such webhook.")
 }
 
 fn webhook_id(path: &str) -> WebhookId {
@@ -284,9 +285,9 @@ pub async fn create_webhook(
         .await
     {
         Ok(()) => {}
-        Err(StoreError::Conflict("webhook_limit")) => {
-            return Err(ApiError::conflict(
-                "webhook_limit",
+        Err(StoreError::Conflict(Conflict::WebhookLimit)) => {
+            return Err(ApiError::new(
+                ErrorCode::WebhookLimit,
                 format!("A user may have at most {max} webhooks; delete one first."),
             ))
         }
@@ -692,8 +693,8 @@ pub async fn retry_delivery(
     let id = webhook_id(&id);
     let webhook = owned(&state, &owner, &id).await?;
     if webhook.status != WebhookStatus::Active {
-        return Err(ApiError::conflict(
-            "webhook_disabled",
+        return Err(ApiError::new(
+            ErrorCode::WebhookDisabled,
             "The webhook is disabled; enable it before retrying deliveries.",
         ));
     }
@@ -701,7 +702,7 @@ pub async fn retry_delivery(
         .store
         .retry_delivery(&owner, &id, &DeliveryId(delivery_id), hub_core::time::now())
         .await?
-        .ok_or_else(|| ApiError::not_found("delivery_not_found", "No such delivery."))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::DeliveryNotFound, "No such delivery."))?;
     let queued = RetryQueued {
         delivery_id: delivery.id.clone(),
         status: delivery.status,
