@@ -115,30 +115,43 @@ fn unauthenticated(message: &'static str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
-/// Finds the credential of a request: `X-API-Key`, or the bearer token.
+/// Finds the caller of a request from `X-API-Key` and the bearer token.
+///
+/// A request may carry both only if both are valid and name the same caller
+/// (the same service key twice, say): one invalid credential is a 401 even
+/// beside a valid one, so a broken token is never masked, and a user token
+/// beside a service key is refused as ambiguous.
 pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    if let Some(key) = req.headers().get("x-api-key") {
-        let key = key.to_str().unwrap_or("");
-        return if state.api_keys.accepts(key) {
+    let key = req.headers().get("x-api-key").map(|key| {
+        if state.api_keys.accepts(key.to_str().unwrap_or("")) {
             Ok(Caller::Service)
         } else {
             Err(unauthenticated("The API key is not valid."))
-        };
-    }
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(unauthenticated(
+        }
+    });
+    let bearer = req.headers().get(header::AUTHORIZATION).map(|value| {
+        let value = value.to_str().unwrap_or("");
+        match value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+        {
+            Some(token) => caller_from_bearer(token, state),
+            None => Err(unauthenticated("Use the Bearer authentication scheme.")),
+        }
+    });
+    match (key, bearer) {
+        (None, None) => Err(unauthenticated(
             "Authentication is required: send a bearer token.",
-        ));
-    };
-    let value = value.to_str().unwrap_or("");
-    let Some(token) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-    else {
-        return Err(unauthenticated("Use the Bearer authentication scheme."));
-    };
-    caller_from_bearer(token, state)
+        )),
+        (Some(one), None) | (None, Some(one)) => one,
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+        (Some(Ok(Caller::Service)), Some(Ok(Caller::Service))) => Ok(Caller::Service),
+        (Some(Ok(_)), Some(Ok(_))) => Err(ApiError::new(
+            ErrorCode::AmbiguousCredentials,
+            "Send one credential: an X-API-Key and a user's bearer token name different callers.",
+        )),
+    }
 }
 
 /// A bearer credential is either a JWT access token or a service key.
