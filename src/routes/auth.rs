@@ -23,10 +23,16 @@ const MAX_NAME_CHARS: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(example = "ada@example.com")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: String,
     /// 8 to 1024 characters.
     #[schema(example = "correct horse battery staple")]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(max_length = 200)]
     pub full_name: Option<String>,
 }
 

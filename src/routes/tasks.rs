@@ -25,10 +25,11 @@ const MIN_ETA_SAMPLE_SECS: f64 = 1.0;
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     pub kind: TaskKind,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
-    /// Service keys name the user; user tokens may only name themselves.
+    /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -37,7 +38,9 @@ pub struct CreateTask {
 pub struct UpdateTask {
     pub status: Option<TaskStatus>,
     /// 0–100; never lower than the current value.
+    #[schema(maximum = 100)]
     pub progress: Option<u8>,
+    #[schema(max_length = 2000)]
     pub message: Option<String>,
     /// Seconds left; estimated from the progress rate when omitted.
     pub eta_seconds: Option<u64>,
@@ -57,9 +60,13 @@ pub struct ListTasks {
     pub status: Option<String>,
     #[param(value_type = Option<TaskKind>)]
     pub kind: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
+    /// `next_cursor` of the previous page (an opaque token of this list).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Service keys only: whose tasks.
+    /// Required with a service key: whose tasks. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 

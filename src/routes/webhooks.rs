@@ -36,13 +36,15 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 pub struct CreateWebhook {
     /// An http(s) URL on the public internet.
     #[schema(example = "https://hooks.example.com/aiclone")]
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     /// Activity types to deliver; empty or absent means every type.
     #[serde(default)]
     #[schema(value_type = Vec<ActivityType>)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
-    /// Service keys name the user; user tokens may only name themselves.
+    /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -50,10 +52,12 @@ pub struct CreateWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceWebhook {
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     #[serde(default)]
     #[schema(value_type = Vec<ActivityType>)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -61,11 +65,13 @@ pub struct ReplaceWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWebhook {
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: Option<String>,
     #[schema(value_type = Option<Vec<ActivityType>>)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
 }
 
@@ -143,10 +149,12 @@ pub struct ListDeliveries {
     #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an opaque token of this list).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Service keys only: whose webhook.
+    /// Required with a service key: whose webhook. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 

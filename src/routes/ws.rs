@@ -25,6 +25,7 @@ pub struct WsQuery {
     /// Access token, for browsers that cannot set headers. Never logged.
     pub token: Option<String>,
     /// Resume after this event id.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub last_event_id: Option<String>,
     /// Comma-separated activity types to receive (default: all).
     pub events: Option<String>,

@@ -245,3 +245,27 @@ async fn two_credentials_must_both_be_valid_and_agree() {
         }
     }
 }
+
+#[actix_web::test]
+async fn broadcast_data_must_be_an_object_as_documented() {
+    let app = spawn_app().await;
+    let req = app
+        .client
+        .post(app.url("/api/broadcast"))
+        .insert_header(("X-API-Key", SERVICE_KEY))
+        .insert_header(("content-type", "application/json"));
+    let mut res = req
+        .send_body(r#"{"title": "t", "data": [null]}"#)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "code": "validation_failed",
+            "message": "data: must be a JSON object",
+            "fields": [{"field": "data", "message": "must be a JSON object"}],
+        })
+    );
+}
