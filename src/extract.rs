@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, ErrorKind, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Default body limit when no [`BodyLimit`] is registered (SPEC: 256 KiB).
 const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
@@ -53,8 +53,7 @@ pub fn body_type(req: &HttpRequest) -> BodyType {
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
-        ErrorKind::PayloadTooLarge,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("The request body is larger than the limit of {limit} bytes."),
     )
 }
@@ -78,7 +77,10 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<bytes
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::malformed("malformed_body", format!("Could not read the body: {e}"))
+            ApiError::new(
+                ErrorCode::MalformedBody,
+                format!("Could not read the body: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
@@ -94,8 +96,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => match de.end() {
             Ok(()) => Ok(value),
-            Err(e) => Err(ApiError::malformed(
-                "malformed_json",
+            Err(e) => Err(ApiError::new(
+                ErrorCode::MalformedJson,
                 format!("The body is not valid JSON: {e}"),
             )),
         },
@@ -110,8 +112,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                         message: strip_position(&inner.to_string()),
                     }]))
                 }
-                _ => Err(ApiError::malformed(
-                    "malformed_json",
+                _ => Err(ApiError::new(
+                    ErrorCode::MalformedJson,
                     format!("The body is not valid JSON: {inner}"),
                 )),
             }
@@ -141,8 +143,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         Box::pin(async move {
             if body_type(&req) != BodyType::Json {
                 return Err(ApiError::new(
-                    ErrorKind::UnsupportedMediaType,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "The body must be JSON (Content-Type: application/json).",
                 ));
             }
@@ -184,7 +185,7 @@ pub fn query_config() -> web::QueryConfig {
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, _| {
-        ApiError::not_found("not_found", format!("No such resource: {err}")).into()
+        ApiError::new(ErrorCode::NotFound, format!("No such resource: {err}")).into()
     })
 }
 

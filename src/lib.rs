@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod config;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod middleware;

@@ -22,7 +22,7 @@ use hub_actors::ratelimit::{Decision, Lookup, Quota, RateLimitBucket, RateLimitR
 use hub_core::net::Cidr;
 use hub_core::settings::{RateLimitKey, RateLimitSettings};
 
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Decides one request against one quota.
@@ -330,8 +330,7 @@ pub async fn rate_limit(
         tracing::info!(group = %group.name, "rate limited");
         state.metrics.rate_limited(&group.name);
         let mut err = ApiError::new(
-            ErrorKind::RateLimited,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!(
                 "Too many requests; retry in {} s.",
                 secs_ceil(decision.retry_after)

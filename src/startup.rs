@@ -30,6 +30,7 @@ use tracing::{info, warn};
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
 use crate::auth::{load_or_create_secret, ApiKeys};
+use crate::contract::Contract;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
 use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiter, RateLimiting, RedisRateLimiter};
@@ -294,9 +295,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.server.max_body_size;
         let app_state = state.clone();
+        let contract = web::Data::new(Contract::new());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(contract.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(query_config())
                 .app_data(path_config())
@@ -313,7 +316,7 @@ impl Application {
                 .service(routes::docs::redoc_js)
                 .service(web::scope("/api").configure(routes::api))
                 .configure(routes::dashboard::configure)
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(routes::fallback))
         })
         .listen(listener)?
         // Signals are ours (see `run_until_stopped`): sessions must get their

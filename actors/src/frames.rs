@@ -10,20 +10,85 @@ use hub_core::webhook::{DeliveryAttempt, DeliveryStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// Application close codes (SPEC §7).
-pub mod close {
-    /// The access token expired and no `refresh` frame extended it.
-    pub const TOKEN_EXPIRED: u16 = 4001;
-    /// The client read too slowly; resume with `last_event_id`.
-    pub const SLOW_CONSUMER: u16 = 4008;
-    /// Too many sessions for this user.
-    pub const TOO_MANY_SESSIONS: u16 = 4029;
-    /// The node is shutting down: reconnect (elsewhere).
-    pub const SERVICE_RESTART: u16 = 1012;
+/// Why the hub closes a session, each with its WebSocket close code: the
+/// closed list clients can rely on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// 1001: the client sent nothing for `client_timeout`.
+    GoingAway,
+    /// 1008: a frame broke the WebSocket protocol.
+    PolicyViolation,
+    /// 1009: a frame was larger than `max_frame_size`.
+    MessageTooBig,
+    /// 1011: the session registry did not answer.
+    InternalError,
+    /// 1012: the node is shutting down; reconnect (elsewhere).
+    ServiceRestart,
+    /// 4001: the access token expired and no `refresh` frame extended it.
+    TokenExpired,
+    /// 4008: the client read too slowly; resume with `last_event_id`.
+    SlowConsumer,
+    /// 4029: the user has too many sessions.
+    TooManySessions,
 }
 
-pub fn close_code(code: u16) -> CloseCode {
-    CloseCode::from(code)
+impl Close {
+    pub const ALL: &'static [Close] = &[
+        Close::GoingAway,
+        Close::PolicyViolation,
+        Close::MessageTooBig,
+        Close::InternalError,
+        Close::ServiceRestart,
+        Close::TokenExpired,
+        Close::SlowConsumer,
+        Close::TooManySessions,
+    ];
+
+    /// The close code on the wire.
+    pub const fn code(self) -> u16 {
+        match self {
+            Close::GoingAway => 1001,
+            Close::PolicyViolation => 1008,
+            Close::MessageTooBig => 1009,
+            Close::InternalError => 1011,
+            Close::ServiceRestart => 1012,
+            Close::TokenExpired => 4001,
+            Close::SlowConsumer => 4008,
+            Close::TooManySessions => 4029,
+        }
+    }
+}
+
+impl From<Close> for CloseCode {
+    fn from(close: Close) -> Self {
+        CloseCode::from(close.code())
+    }
+}
+
+/// Codes of `{"type":"error"}` frames. The session stays open after each:
+/// they answer one client frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WsErrorCode {
+    /// The frame is not JSON.
+    InvalidJson,
+    /// JSON, but not one of the client frames (unknown `type` or field).
+    InvalidFrame,
+    /// `subscribe` named something that is not an activity type.
+    UnknownEventType,
+    /// `resume` named an id this hub never issued.
+    InvalidLastEventId,
+    /// History could not be read; refetch over REST.
+    ResumeFailed,
+    /// `refresh` carried a token of another user.
+    WrongUser,
+    /// `refresh` carried a token that is not a valid access token.
+    InvalidToken,
+    /// Binary frames are not part of the protocol.
+    BinaryNotSupported,
+    /// A portal session asked for something only a user session has
+    /// (resuming events).
+    NotAvailable,
 }
 
 /// RFC 3339 with milliseconds and `Z`, the API's time format.
@@ -148,7 +213,7 @@ pub enum ServerFrame<'a> {
         events: Vec<ActivityType>,
     },
     Error {
-        code: &'a str,
+        code: WsErrorCode,
         message: &'a str,
     },
     /// One attempt of a webhook delivery was recorded: the owner's open

@@ -24,8 +24,8 @@ use crate::frames::Outbound;
 pub enum Deliver {
     /// A frame to write (shared by every session that gets it).
     Frame(Arc<Outbound>),
-    /// Close with this code (shutdown: 1012).
-    Close(u16),
+    /// Close for this reason (shutdown: 1012).
+    Close(crate::frames::Close),
     /// The bus may have missed events (a Redis reconnect): replay from the
     /// last event id.
     Resync,
@@ -366,7 +366,7 @@ impl Handler<CloseAll> for SessionRegistry {
         for entry in self.users.values().flatten() {
             // A full mailbox means the session is stuck anyway; the server's
             // shutdown timeout ends its connection.
-            let close = Deliver::Close(crate::frames::close::SERVICE_RESTART);
+            let close = Deliver::Close(crate::frames::Close::ServiceRestart);
             if entry.recipient.try_send(close).is_ok() {
                 told += 1;
             }

@@ -22,7 +22,7 @@ use hub_core::store::HistoryWindow;
 use hub_core::{ActivityId, SessionId, Store, UserId};
 use tracing::{debug, info, warn, Span};
 
-use crate::frames::{self, close, ClientFrame, EventFilter, Outbound, ServerFrame};
+use crate::frames::{self, ClientFrame, Close, EventFilter, Outbound, ServerFrame, WsErrorCode};
 use crate::registry::{Connect, ConnectRefused, Deliver, Disconnect, QueueGauge, SessionRegistry};
 use hub_core::metrics::Metrics;
 
@@ -116,15 +116,15 @@ impl WsSession {
         ctx.text(Outbound::control(frame).text);
     }
 
-    fn error(&self, ctx: &mut WebsocketContext<Self>, code: &str, message: &str) {
+    fn error(&self, ctx: &mut WebsocketContext<Self>, code: WsErrorCode, message: &str) {
         self.send(ctx, &ServerFrame::Error { code, message });
     }
 
-    fn close(&self, ctx: &mut WebsocketContext<Self>, code: u16, reason: &str) {
+    fn close(&self, ctx: &mut WebsocketContext<Self>, why: Close, reason: &str) {
         let _guard = self.span.enter();
-        info!(code, reason, "closing session");
+        info!(code = why.code(), reason, "closing session");
         ctx.close(Some(CloseReason {
-            code: frames::close_code(code),
+            code: why.into(),
             description: Some(reason.to_owned()),
         }));
         ctx.stop();
@@ -137,17 +137,17 @@ impl WsSession {
         }
         let wait = Duration::from_secs((exp - Utc::now().timestamp()).max(0) as u64);
         self.expiry = Some(ctx.run_later(wait, |act, ctx| {
-            act.close(ctx, close::TOKEN_EXPIRED, "token expired");
+            act.close(ctx, Close::TokenExpired, "token expired");
         }));
     }
 
     fn heartbeat(&self, ctx: &mut WebsocketContext<Self>) {
         if self.gauge.evicted.load(Ordering::Relaxed) {
-            self.close(ctx, close::SLOW_CONSUMER, "slow consumer");
+            self.close(ctx, Close::SlowConsumer, "slow consumer");
             return;
         }
         if self.last_seen.elapsed() > self.deps.config.client_timeout {
-            self.close(ctx, 1001, "client timeout");
+            self.close(ctx, Close::GoingAway, "client timeout");
             return;
         }
         ctx.ping(b"");
@@ -159,7 +159,7 @@ impl WsSession {
         if self.webhooks_only {
             self.error(
                 ctx,
-                "not_available",
+                WsErrorCode::NotAvailable,
                 "A portal session sees webhook deliveries only; it has no events to resume.",
             );
             return;
@@ -167,7 +167,7 @@ impl WsSession {
         let Some(seq) = from.seq() else {
             self.error(
                 ctx,
-                "invalid_last_event_id",
+                WsErrorCode::InvalidLastEventId,
                 "last_event_id is not an event id of this hub",
             );
             return;
@@ -211,7 +211,7 @@ impl WsSession {
                 warn!(cause = %err, "resume failed");
                 act.error(
                     ctx,
-                    "resume_failed",
+                    WsErrorCode::ResumeFailed,
                     "History is unavailable; refetch over REST.",
                 );
             }
@@ -222,11 +222,15 @@ impl WsSession {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(e) if e.is_syntax() || e.is_eof() => {
-                self.error(ctx, "invalid_json", "The frame is not valid JSON.");
+                self.error(
+                    ctx,
+                    WsErrorCode::InvalidJson,
+                    "The frame is not valid JSON.",
+                );
                 return;
             }
             Err(e) => {
-                self.error(ctx, "invalid_frame", &e.to_string());
+                self.error(ctx, WsErrorCode::InvalidFrame, &e.to_string());
                 return;
             }
         };
@@ -245,7 +249,7 @@ impl WsSession {
                     }
                     Err(name) => self.error(
                         ctx,
-                        "unknown_event_type",
+                        WsErrorCode::UnknownEventType,
                         &format!("{name:?} is not an activity type"),
                     ),
                 }
@@ -253,10 +257,14 @@ impl WsSession {
             ClientFrame::Resume { last_event_id } => self.resume(ActivityId(last_event_id), ctx),
             ClientFrame::Refresh { token } => match self.deps.tokens.check(&token) {
                 Ok((user, exp)) if user == self.user => self.schedule_expiry(exp, ctx),
-                Ok(_) => self.error(ctx, "wrong_user", "The token belongs to another user."),
+                Ok(_) => self.error(
+                    ctx,
+                    WsErrorCode::WrongUser,
+                    "The token belongs to another user.",
+                ),
                 Err(_) => self.error(
                     ctx,
-                    "invalid_token",
+                    WsErrorCode::InvalidToken,
                     "The token is not a valid access token.",
                 ),
             },
@@ -319,12 +327,12 @@ impl Actor for WsSession {
                         }
                     }
                     Ok(Err(ConnectRefused::TooManySessions)) => {
-                        act.close(ctx, close::TOO_MANY_SESSIONS, "too many sessions")
+                        act.close(ctx, Close::TooManySessions, "too many sessions")
                     }
                     Ok(Err(ConnectRefused::ShuttingDown)) => {
-                        act.close(ctx, close::SERVICE_RESTART, "service restart")
+                        act.close(ctx, Close::ServiceRestart, "service restart")
                     }
-                    Err(_) => act.close(ctx, 1011, "registry unavailable"),
+                    Err(_) => act.close(ctx, Close::InternalError, "registry unavailable"),
                 },
             ),
         );
@@ -363,7 +371,7 @@ impl Handler<Deliver> for WsSession {
         };
         self.gauge.written(frame.len());
         if self.gauge.evicted.load(Ordering::Relaxed) {
-            self.close(ctx, close::SLOW_CONSUMER, "slow consumer");
+            self.close(ctx, Close::SlowConsumer, "slow consumer");
             return;
         }
         if self.webhooks_only && !frame.webhook_log {
@@ -394,17 +402,17 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => self.error(
                 ctx,
-                "binary_not_supported",
+                WsErrorCode::BinaryNotSupported,
                 "Only JSON text frames are accepted.",
             ),
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();
             }
-            Err(ProtocolError::Overflow) => self.close(ctx, 1009, "frame too big"),
+            Err(ProtocolError::Overflow) => self.close(ctx, Close::MessageTooBig, "frame too big"),
             Err(err) => {
                 let reason = err.to_string();
-                self.close(ctx, 1008, &reason);
+                self.close(ctx, Close::PolicyViolation, &reason);
             }
         }
     }

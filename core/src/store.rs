@@ -20,15 +20,29 @@ use crate::webhook::{
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule would be broken (e.g. the e-mail is taken).
+    /// A rule of the data would be broken; the call changed nothing.
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     /// The back-end cannot be reached; the call changed nothing.
     #[error("store unavailable: {0}")]
     Unavailable(String),
     /// Anything else; logged, never shown to callers.
     #[error("store failure: {0}")]
     Internal(String),
+}
+
+/// Which rule a conflicting store call would have broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another user has this e-mail (compared case-insensitively).
+    #[error("the e-mail is taken")]
+    EmailTaken,
+    /// The task's stored version is not the one the change was computed from.
+    #[error("the task changed since it was read")]
+    TaskChanged,
+    /// The owner already has the maximum number of webhooks.
+    #[error("the owner has the maximum number of webhooks")]
+    WebhookLimit,
 }
 
 /// A new user, password already hashed.
@@ -161,7 +175,7 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the back-end does (`/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Creates a user; `Conflict("email_taken")` if the e-mail (compared
+    /// Creates a user; `Conflict(EmailTaken)` if the e-mail (compared
     /// case-insensitively) exists.
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
@@ -232,14 +246,14 @@ pub trait Store: Send + Sync + 'static {
     /// One task by id, whoever owns it (callers check ownership).
     async fn task(&self, id: &TaskId) -> Result<Option<Task>, StoreError>;
     /// Saves a change if the stored version is still `expected_version`
-    /// (`Conflict("task_changed")` otherwise); returns the stored activity too.
+    /// (`Conflict(TaskChanged)` otherwise); returns the stored activity too.
     async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError>;
     async fn list_tasks(&self, user: &UserId, query: TaskQuery) -> Result<Page<Task>, StoreError>;
 
     // ----- webhooks, as their owner manages them -----
 
     /// Stores a new endpoint with its signing secret;
-    /// `Conflict("webhook_limit")` if the owner already has `max_per_user`.
+    /// `Conflict(WebhookLimit)` if the owner already has `max_per_user`.
     async fn create_webhook(
         &self,
         webhook: Webhook,

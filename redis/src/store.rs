@@ -25,8 +25,8 @@ use hub_core::ids::{DeliveryId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
 use hub_core::store::ActivityScan;
 use hub_core::store::{
-    ActivityQuery, AppendOutcome, HistoryWindow, NewUser, Page, PortalGrant, RefreshTokenRecord,
-    Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, AppendOutcome, Conflict, HistoryWindow, NewUser, Page, PortalGrant,
+    RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
 };
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -350,7 +350,7 @@ impl RedisStore {
                     None => Ok(None),
                 }
             }
-            Some("conflict") => Err(StoreError::Conflict("task_changed")),
+            Some("conflict") => Err(StoreError::Conflict(Conflict::TaskChanged)),
             other => Err(StoreError::Internal(format!(
                 "task script answered {other:?}"
             ))),
@@ -395,7 +395,7 @@ impl Store for RedisStore {
         if created == 1 {
             Ok(user)
         } else {
-            Err(StoreError::Conflict("email_taken"))
+            Err(StoreError::Conflict(Conflict::EmailTaken))
         }
     }
 
@@ -952,7 +952,7 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         match outcome.as_str() {
             "ok" => Ok(()),
-            _ => Err(StoreError::Conflict("webhook_limit")),
+            _ => Err(StoreError::Conflict(Conflict::WebhookLimit)),
         }
     }
 

@@ -17,7 +17,7 @@ use hub_core::UserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Prefix of generated service keys; makes them recognisable in secret scanners.
@@ -115,33 +115,46 @@ impl Caller {
 }
 
 fn unauthenticated(message: &'static str) -> ApiError {
-    ApiError::unauthenticated("unauthenticated", message)
+    ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
-/// Finds the credential of a request: `X-API-Key`, or the bearer token.
+/// Finds the caller of a request from `X-API-Key` and the bearer token.
+///
+/// A request may carry both only if both are valid and name the same caller
+/// (the same service key twice, say): one invalid credential is a 401 even
+/// beside a valid one, so a broken token is never masked, and a user token
+/// beside a service key is refused as ambiguous.
 pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    if let Some(key) = req.headers().get("x-api-key") {
-        let key = key.to_str().unwrap_or("");
-        return if state.api_keys.accepts(key) {
+    let key = req.headers().get("x-api-key").map(|key| {
+        if state.api_keys.accepts(key.to_str().unwrap_or("")) {
             Ok(Caller::Service)
         } else {
             Err(unauthenticated("The API key is not valid."))
-        };
-    }
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(unauthenticated(
+        }
+    });
+    let bearer = req.headers().get(header::AUTHORIZATION).map(|value| {
+        let value = value.to_str().unwrap_or("");
+        match value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+        {
+            Some(token) => caller_from_bearer(req, token, state),
+            None => Err(unauthenticated("Use the Bearer authentication scheme.")),
+        }
+    });
+    match (key, bearer) {
+        (None, None) => Err(unauthenticated(
             "Authentication is required: send a bearer token.",
-        ));
-    };
-    let value = value.to_str().unwrap_or("");
-    let Some(token) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-    else {
-        return Err(unauthenticated("Use the Bearer authentication scheme."));
-    };
-    caller_from_bearer(req, token, state)
+        )),
+        (Some(one), None) | (None, Some(one)) => one,
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+        (Some(Ok(Caller::Service)), Some(Ok(Caller::Service))) => Ok(Caller::Service),
+        (Some(Ok(_)), Some(Ok(_))) => Err(ApiError::new(
+            ErrorCode::AmbiguousCredentials,
+            "Send one credential: an X-API-Key and a user's bearer token name different callers.",
+        )),
+    }
 }
 
 /// A bearer credential is a JWT access token, a portal session's token
@@ -164,8 +177,8 @@ fn caller_from_bearer(
             Ok(Caller::User(UserId(claims.sub)))
         }
         Ok(claims) => Ok(Caller::User(UserId(claims.sub))),
-        Err(tokens::TokenError::Expired) => Err(ApiError::unauthenticated(
-            "token_expired",
+        Err(tokens::TokenError::Expired) => Err(ApiError::new(
+            ErrorCode::TokenExpired,
             "The access token has expired; refresh it.",
         )),
         Err(_) => Err(unauthenticated("The access token is not valid.")),
@@ -180,15 +193,15 @@ fn portal_allows(req: &HttpRequest, read_only: bool) -> Result<(), ApiError> {
     let path = req.path();
     let webhooks = path == "/api/webhooks" || path.starts_with("/api/webhooks/");
     if !webhooks {
-        return Err(ApiError::forbidden(
-            "portal_scope",
+        return Err(ApiError::new(
+            ErrorCode::PortalScope,
             "A portal session can only manage webhooks.",
         ));
     }
     let looks = matches!(*req.method(), Method::GET | Method::HEAD);
     if read_only && (!looks || path.ends_with("/secret")) {
-        return Err(ApiError::forbidden(
-            "portal_read_only",
+        return Err(ApiError::new(
+            ErrorCode::PortalReadOnly,
             "This portal session is read-only: it can list and view webhooks, not change them.",
         ));
     }
@@ -217,8 +230,8 @@ impl FromRequest for UserCaller {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         ready(match Caller::from_request(req, payload).into_inner() {
             Ok(Caller::User(id)) => Ok(UserCaller(id)),
-            Ok(Caller::Service) => Err(ApiError::forbidden(
-                "user_token_required",
+            Ok(Caller::Service) => Err(ApiError::new(
+                ErrorCode::UserTokenRequired,
                 "This route acts on the caller's own account; use a user access token.",
             )),
             Err(e) => Err(e),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
@@ -35,14 +35,17 @@ pub const MAX_PAGE: usize = 200;
 pub struct CreateActivity {
     #[serde(rename = "type")]
     pub kind: ActivityType,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(max_length = 5000)]
     pub message: Option<String>,
     /// A JSON object.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// An http(s) URL or an absolute path in the app.
+    #[schema(max_length = 2048, pattern = r"^(https?://|/([^/]|$))")]
     pub link: Option<String>,
-    /// Service keys name the user; user tokens may only name themselves.
+    /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
     /// Service keys only (a user token sending it gets 403): when the event
     /// happened, for imports and back-filled history. RFC 3339, kept to the
@@ -63,10 +66,13 @@ pub struct CreateActivity {
 pub struct BulkItem {
     #[serde(rename = "type")]
     pub kind: ActivityType,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(max_length = 5000)]
     pub message: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    #[schema(max_length = 2048, pattern = r"^(https?://|/([^/]|$))")]
     pub link: Option<String>,
     /// As in a single create; default now.
     #[serde(default, with = "hub_core::time::option")]
@@ -81,6 +87,7 @@ pub struct BulkCreate {
     /// The user every activity belongs to.
     pub user_id: String,
     /// 1 to 1,000 activities, stored in this order.
+    #[schema(min_items = 1, max_items = 1000)]
     pub activities: Vec<BulkItem>,
 }
 
@@ -107,14 +114,18 @@ pub struct ListActivities {
     #[param(rename = "type", value_type = Option<ActivityType>)]
     pub kind: Option<String>,
     /// RFC 3339; inclusive.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; exclusive.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an opaque token of this list).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Service keys only: whose activities.
+    /// Required with a service key: whose activities. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -122,7 +133,7 @@ pub struct ListActivities {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OnBehalf {
-    /// Service keys only: the user acted for.
+    /// Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -136,8 +147,8 @@ pub async fn target_user(
     match (caller, named) {
         (Caller::User(me), None) => Ok(me.clone()),
         (Caller::User(me), Some(named)) if named == me.0 => Ok(me.clone()),
-        (Caller::User(_), Some(_)) => Err(ApiError::forbidden(
-            "forbidden",
+        (Caller::User(_), Some(_)) => Err(ApiError::new(
+            ErrorCode::Forbidden,
             "A user token acts only on its own data; omit user_id.",
         )),
         (Caller::Service, None) => Err(ApiError::field(
@@ -148,8 +159,8 @@ pub async fn target_user(
             let id = UserId(named);
             match state.store.user_by_id(&id).await? {
                 Some(_) => Ok(id),
-                None => Err(ApiError::not_found(
-                    "user_not_found",
+                None => Err(ApiError::new(
+                    ErrorCode::UserNotFound,
                     "No user has this id.",
                 )),
             }
@@ -282,8 +293,8 @@ pub async fn create_activity(
     Json(body): Json<CreateActivity>,
 ) -> ApiResult<HttpResponse> {
     if body.created_at.is_some() && !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may set created_at (back-dated activities).",
         ));
     }
@@ -309,8 +320,8 @@ pub async fn create_activity(
         AppendOutcome::Replayed(activity) => Ok(HttpResponse::Created()
             .insert_header(("Idempotent-Replayed", "true"))
             .json(activity)),
-        AppendOutcome::KeyReused => Err(ApiError::conflict(
-            "idempotency_key_reused",
+        AppendOutcome::KeyReused => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
             "This Idempotency-Key was used with a different request body.",
         )),
     }
@@ -343,8 +354,8 @@ pub async fn bulk_create(
     Json(body): Json<BulkCreate>,
 ) -> ApiResult<HttpResponse> {
     if !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may import activities in bulk.",
         ));
     }
@@ -487,8 +498,8 @@ pub async fn get_activity(
     let id = ActivityId(id.into_inner());
     match state.store.activity(&id).await? {
         Some(a) if can_see(&caller, &a.user_id) => Ok(HttpResponse::Ok().json(a)),
-        _ => Err(ApiError::not_found(
-            "activity_not_found",
+        _ => Err(ApiError::new(
+            ErrorCode::ActivityNotFound,
             "No such activity.",
         )),
     }
@@ -497,6 +508,7 @@ pub async fn get_activity(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     pub message: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -520,8 +532,8 @@ pub async fn broadcast(
     Json(body): Json<BroadcastRequest>,
 ) -> ApiResult<HttpResponse> {
     if !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may broadcast.",
         ));
     }
@@ -531,6 +543,9 @@ pub async fn broadcast(
             "title",
             format!("must be 1 to {MAX_TITLE_CHARS} characters"),
         ));
+    }
+    if body.data.as_ref().is_some_and(|d| !d.is_object()) {
+        return Err(ApiError::field("data", "must be a JSON object"));
     }
     let data = serde_json::json!({
         "title": title,

@@ -32,15 +32,18 @@ pub struct SummaryQuery {
     /// `day` (24 hourly buckets), `week` (7 days), `month` (30 days, the
     /// default), `quarter` (13 weeks from Monday) or `year` (12 months):
     /// trailing windows ending with the bucket that holds now. Not with `start`/`end`.
+    #[param(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
     /// RFC 3339, with `end`: a custom range, widened to whole buckets.
+    #[param(format = DateTime)]
     pub start: Option<String>,
     /// RFC 3339, exclusive, with `start`.
+    #[param(format = DateTime)]
     pub end: Option<String>,
     /// IANA zone (such as `America/New_York`) whose hours, midnights,
     /// Mondays and months bound the buckets. Default `UTC`.
     pub tz: Option<String>,
-    /// Service keys only: whose numbers.
+    /// Required with a service key: whose numbers. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
     /// `true` adds each metric's `forecast` of the next period (same
     /// length and granularity) with 80 % prediction intervals. Default `false`.
@@ -52,21 +55,26 @@ pub struct SummaryQuery {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv`, `json` or `xlsx` (required).
+    #[param(pattern = r"^(csv|json|xlsx)$")]
     pub format: Option<String>,
     /// `activities` or `metrics` (required).
+    #[param(pattern = r"^(activities|metrics)$")]
     pub data: Option<String>,
     /// As in the summary; default `month`.
+    #[param(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
     /// RFC 3339, with `end`.
+    #[param(format = DateTime)]
     pub start: Option<String>,
     /// RFC 3339, exclusive, with `start`.
+    #[param(format = DateTime)]
     pub end: Option<String>,
     /// Comma-separated: activity types for `activities`, metric names for
     /// `metrics`. Default: all.
     pub types: Option<String>,
     /// IANA zone of the buckets (and of named ranges). Default `UTC`.
     pub tz: Option<String>,
-    /// Service keys only: whose data.
+    /// Required with a service key: whose data. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -83,11 +91,16 @@ pub enum TypesField {
 #[serde(deny_unknown_fields)]
 pub struct ExportBody {
     /// `csv`, `json` or `xlsx`.
+    #[schema(pattern = r"^(csv|json|xlsx)$")]
     pub format: Option<String>,
     /// `activities` or `metrics`.
+    #[schema(pattern = r"^(activities|metrics)$")]
     pub data: Option<String>,
+    #[schema(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
+    #[schema(format = DateTime)]
     pub start: Option<String>,
+    #[schema(format = DateTime)]
     pub end: Option<String>,
     /// `["outreach_sent", "meeting_booked"]` or `"outreach_sent,meeting_booked"`.
     #[schema(value_type = Option<Vec<String>>)]

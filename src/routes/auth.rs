@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::UserCaller;
-use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{body_type, parse_json, read_body, BodyType, Json};
 use crate::state::AppState;
 
@@ -23,10 +23,16 @@ const MAX_NAME_CHARS: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(example = "ada@example.com")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: String,
     /// 8 to 1024 characters.
     #[schema(example = "correct horse battery staple")]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(max_length = 200)]
     pub full_name: Option<String>,
 }
 
@@ -177,7 +183,10 @@ pub async fn register(
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthenticated("invalid_credentials", "Incorrect e-mail or password.")
+    ApiError::new(
+        ErrorCode::InvalidCredentials,
+        "Incorrect e-mail or password.",
+    )
 }
 
 /// Log in: the OAuth2 password form (`username` = e-mail) or JSON `{email, password}`.
@@ -218,8 +227,7 @@ pub async fn login(
         }
         BodyType::Other => {
             return Err(ApiError::new(
-                ErrorKind::UnsupportedMediaType,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "Send an OAuth2 password form (application/x-www-form-urlencoded) or JSON.",
             ))
         }
@@ -276,7 +284,7 @@ fn token_response(pair: TokenPair) -> HttpResponse {
 }
 
 fn invalid_refresh() -> ApiError {
-    ApiError::unauthenticated("invalid_token", "The refresh token is not valid.")
+    ApiError::new(ErrorCode::InvalidToken, "The refresh token is not valid.")
 }
 
 /// Trade a refresh token for a new pair. The old refresh token is spent; using
@@ -309,8 +317,8 @@ pub async fn refresh(
         RotateOutcome::Rotated => Ok(token_response(pair)),
         RotateOutcome::ReuseDetected => {
             tracing::warn!(user_id = %user, "refresh token reused; its family is revoked");
-            Err(ApiError::unauthenticated(
-                "refresh_token_reused",
+            Err(ApiError::new(
+                ErrorCode::RefreshTokenReused,
                 "This refresh token was already used; every session of this login is revoked.",
             ))
         }
@@ -356,7 +364,7 @@ pub async fn logout(
 pub async fn me(state: web::Data<AppState>, caller: UserCaller) -> ApiResult<HttpResponse> {
     let user =
         state.store.user_by_id(&caller.0).await?.ok_or_else(|| {
-            ApiError::not_found("user_not_found", "The account no longer exists.")
+            ApiError::new(ErrorCode::UserNotFound, "The account no longer exists.")
         })?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -12,7 +12,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// One embedded file of the build.
@@ -153,8 +153,8 @@ pub async fn file(req: HttpRequest) -> HttpResponse {
 /// A binary built from a tree without `web/dist` says so instead of a bare 404.
 fn not_built() -> HttpResponse {
     use actix_web::ResponseError;
-    ApiError::not_found(
-        "not_found",
+    ApiError::new(
+        ErrorCode::NotFound,
         "This hub was built without its dashboard (web/dist is missing); run `npm ci && npm run build` in web/ and rebuild.",
     )
     .error_response()

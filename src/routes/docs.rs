@@ -4,9 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
-use utoipa::OpenApi;
 
-use crate::openapi::ApiDoc;
+use crate::contract::Contract;
 
 const SWAGGER_JS: &[u8] = include_bytes!("../../web/vendor/swagger-ui/swagger-ui-bundle.js");
 const SWAGGER_CSS: &[u8] = include_bytes!("../../web/vendor/swagger-ui/swagger-ui.css");
@@ -66,8 +65,10 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> HttpResponse {
 }
 
 #[get("/api/openapi.json")]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn openapi_json(contract: web::Data<Contract>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(contract.document())
 }
 
 #[get("/api/docs")]

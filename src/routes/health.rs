@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// How long `/ready` waits for the store before calling it down.
@@ -66,8 +67,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 fn not_ready() -> HttpResponse {
-    HttpResponse::ServiceUnavailable().json(serde_json::json!({
-        "code": "not_ready",
-        "message": "The store does not answer."
-    }))
+    ApiError::new(ErrorCode::NotReady, "The store does not answer.").error_response()
 }

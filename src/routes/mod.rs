@@ -11,13 +11,38 @@ pub mod tasks;
 pub mod webhooks;
 pub mod ws;
 
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use crate::error::ApiError;
+use crate::contract::Contract;
+
+use crate::error::{ApiError, ErrorCode};
 
 /// The JSON 404 of unknown routes.
 pub async fn not_found() -> HttpResponse {
-    ApiError::not_found("not_found", "No such route.").error_response()
+    ApiError::new(ErrorCode::NotFound, "No such route.").error_response()
+}
+
+/// What requests no route took get: 405 with `Allow` when the path exists
+/// with other methods, else the JSON 404.
+pub async fn fallback(req: HttpRequest, contract: web::Data<Contract>) -> HttpResponse {
+    let Some(methods) = contract.allowed_methods(req.path()) else {
+        return not_found().await;
+    };
+    let allow = methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut res = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not supported here; use {allow}.", req.method()),
+    )
+    .error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        res.headers_mut().insert(header::ALLOW, value);
+    }
+    res
 }
 
 /// Everything under `/api` that handlers serve.
@@ -29,6 +54,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(auth::me)
         .service(activities::create_activity)
         .service(activities::bulk_create)
+        // Before `/activities/{id}`, which would take `GET …/bulk` as an id.
+        .service(web::resource("/activities/bulk").to(fallback))
         .service(activities::list_activities)
         .service(activities::get_activity)
         .service(activities::broadcast)

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
 use crate::routes::activities::target_user;
 use crate::state::AppState;
@@ -115,8 +115,8 @@ pub async fn create_session(
     Json(body): Json<CreatePortalSession>,
 ) -> ApiResult<HttpResponse> {
     if !caller.is_service() {
-        return Err(ApiError::forbidden(
-            "service_key_required",
+        return Err(ApiError::new(
+            ErrorCode::ServiceKeyRequired,
             "Only service keys may create portal links.",
         ));
     }
@@ -169,8 +169,8 @@ pub async fn exchange(
     Json(body): Json<ExchangePortalToken>,
 ) -> ApiResult<HttpResponse> {
     let invalid = || {
-        ApiError::unauthenticated(
-            "invalid_portal_token",
+        ApiError::new(
+            ErrorCode::InvalidPortalToken,
             "This portal link is not valid: it was already used, has expired, or was never issued.",
         )
     };

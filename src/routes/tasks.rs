@@ -3,13 +3,13 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hub_core::model::{ActivityType, NewActivity, Task, TaskKind, TaskStatus};
-use hub_core::store::{TaskChange, TaskQuery};
+use hub_core::store::{Conflict, TaskChange, TaskQuery};
 use hub_core::{StoreError, TaskId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query};
 use crate::routes::activities::{can_see, page_limit, target_user};
 use crate::state::AppState;
@@ -25,10 +25,11 @@ const MIN_ETA_SAMPLE_SECS: f64 = 1.0;
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     pub kind: TaskKind,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
-    /// Service keys name the user; user tokens may only name themselves.
+    /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -37,7 +38,9 @@ pub struct CreateTask {
 pub struct UpdateTask {
     pub status: Option<TaskStatus>,
     /// 0–100; never lower than the current value.
+    #[schema(maximum = 100)]
     pub progress: Option<u8>,
+    #[schema(max_length = 2000)]
     pub message: Option<String>,
     /// Seconds left; estimated from the progress rate when omitted.
     pub eta_seconds: Option<u64>,
@@ -57,9 +60,13 @@ pub struct ListTasks {
     pub status: Option<String>,
     #[param(value_type = Option<TaskKind>)]
     pub kind: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
+    /// `next_cursor` of the previous page (an opaque token of this list).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Service keys only: whose tasks.
+    /// Required with a service key: whose tasks. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -137,8 +144,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
     let mut next = task.clone();
     if let Some(status) = update.status {
         if !task.status.can_move_to(status) {
-            return Err(ApiError::conflict(
-                "invalid_transition",
+            return Err(ApiError::new(
+                ErrorCode::InvalidTransition,
                 format!(
                     "A {} task cannot become {}.",
                     task.status.as_str(),
@@ -148,8 +155,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
         }
         next.status = status;
     } else if task.status.is_terminal() {
-        return Err(ApiError::conflict(
-            "invalid_transition",
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
             format!(
                 "The task is {} and can no longer change.",
                 task.status.as_str()
@@ -161,8 +168,8 @@ pub fn apply_update(task: &Task, update: &UpdateTask, now: DateTime<Utc>) -> Api
             return Err(ApiError::field("progress", "must be between 0 and 100"));
         }
         if progress < task.progress {
-            return Err(ApiError::conflict(
-                "progress_decreased",
+            return Err(ApiError::new(
+                ErrorCode::ProgressDecreased,
                 format!(
                     "Progress cannot go down (from {} to {progress}).",
                     task.progress
@@ -223,7 +230,7 @@ pub async fn update_task(
     for _ in 0..UPDATE_ATTEMPTS {
         let task = match state.store.task(&id).await? {
             Some(t) if can_see(&caller, &t.user_id) => t,
-            _ => return Err(ApiError::not_found("task_not_found", "No such task.")),
+            _ => return Err(ApiError::new(ErrorCode::TaskNotFound, "No such task.")),
         };
         let now = hub_core::time::now();
         let next = apply_update(&task, &update, now)?;
@@ -248,14 +255,11 @@ pub async fn update_task(
             .await
         {
             Ok(_) => return Ok(HttpResponse::Ok().json(next)),
-            Err(StoreError::Conflict("task_changed")) => continue,
+            Err(StoreError::Conflict(Conflict::TaskChanged)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict(
-        "task_changed",
-        "The task is being changed concurrently; retry.",
-    ))
+    Err(StoreError::Conflict(Conflict::TaskChanged).into())
 }
 
 /// One task.
@@ -276,7 +280,7 @@ pub async fn get_task(
 ) -> ApiResult<HttpResponse> {
     match state.store.task(&TaskId(id.into_inner())).await? {
         Some(t) if can_see(&caller, &t.user_id) => Ok(HttpResponse::Ok().json(t)),
-        _ => Err(ApiError::not_found("task_not_found", "No such task.")),
+        _ => Err(ApiError::new(ErrorCode::TaskNotFound, "No such task.")),
     }
 }
 
@@ -391,14 +395,14 @@ mod tests {
             apply_update(&t, &update(None, Some(40)), Utc::now())
                 .unwrap_err()
                 .code,
-            "progress_decreased"
+            ErrorCode::ProgressDecreased
         );
         let done = task(TaskStatus::Completed, 100);
         assert_eq!(
             apply_update(&done, &update(None, Some(100)), Utc::now())
                 .unwrap_err()
                 .code,
-            "invalid_transition"
+            ErrorCode::InvalidTransition
         );
         let queued = task(TaskStatus::Queued, 0);
         assert_eq!(
@@ -409,7 +413,7 @@ mod tests {
             )
             .unwrap_err()
             .code,
-            "invalid_transition"
+            ErrorCode::InvalidTransition
         );
         let completed =
             apply_update(&t, &update(Some(TaskStatus::Completed), None), Utc::now()).unwrap();

@@ -12,6 +12,7 @@ use chrono::Utc;
 use hub_actors::webhooks::registry::{RetryDelivery, TestWebhook, WebhookChanged, WebhookRemoved};
 use hub_actors::webhooks::{signing, ssrf};
 use hub_core::model::ActivityType;
+use hub_core::store::Conflict;
 use hub_core::store::Page;
 use hub_core::webhook::{
     self, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus, Webhook,
@@ -22,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::extract::{Json, Query};
 use crate::routes::activities::{page_limit, target_user, OnBehalf};
 use crate::state::AppState;
@@ -35,13 +36,15 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 pub struct CreateWebhook {
     /// An http(s) URL on the public internet.
     #[schema(example = "https://hooks.example.com/aiclone")]
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     /// Activity types to deliver; empty or absent means every type.
     #[serde(default)]
     #[schema(value_type = Vec<ActivityType>)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
-    /// Service keys name the user; user tokens may only name themselves.
+    /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -49,10 +52,12 @@ pub struct CreateWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceWebhook {
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     #[serde(default)]
     #[schema(value_type = Vec<ActivityType>)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -60,11 +65,13 @@ pub struct ReplaceWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWebhook {
+    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: Option<String>,
     #[schema(value_type = Option<Vec<ActivityType>>)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
 }
 
@@ -142,10 +149,12 @@ pub struct ListDeliveries {
     #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an opaque token of this list).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Service keys only: whose webhook.
+    /// Required with a service key: whose webhook. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
 
@@ -218,7 +227,7 @@ async fn check_config(
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("webhook_not_found", "No such webhook.")
+    ApiError::new(ErrorCode::WebhookNotFound, "No such webhook.")
 }
 
 fn webhook_id(path: &str) -> WebhookId {
@@ -284,9 +293,9 @@ pub async fn create_webhook(
         .await
     {
         Ok(()) => {}
-        Err(StoreError::Conflict("webhook_limit")) => {
-            return Err(ApiError::conflict(
-                "webhook_limit",
+        Err(StoreError::Conflict(Conflict::WebhookLimit)) => {
+            return Err(ApiError::new(
+                ErrorCode::WebhookLimit,
                 format!("A user may have at most {max} webhooks; delete one first."),
             ))
         }
@@ -692,8 +701,8 @@ pub async fn retry_delivery(
     let id = webhook_id(&id);
     let webhook = owned(&state, &owner, &id).await?;
     if webhook.status != WebhookStatus::Active {
-        return Err(ApiError::conflict(
-            "webhook_disabled",
+        return Err(ApiError::new(
+            ErrorCode::WebhookDisabled,
             "The webhook is disabled; enable it before retrying deliveries.",
         ));
     }
@@ -701,7 +710,7 @@ pub async fn retry_delivery(
         .store
         .retry_delivery(&owner, &id, &DeliveryId(delivery_id), hub_core::time::now())
         .await?
-        .ok_or_else(|| ApiError::not_found("delivery_not_found", "No such delivery."))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::DeliveryNotFound, "No such delivery."))?;
     let queued = RetryQueued {
         delivery_id: delivery.id.clone(),
         status: delivery.status,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Query;
 use crate::state::AppState;
 
@@ -25,6 +25,7 @@ pub struct WsQuery {
     /// Access token, for browsers that cannot set headers. Never logged.
     pub token: Option<String>,
     /// Resume after this event id.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub last_event_id: Option<String>,
     /// Comma-separated activity types to receive (default: all).
     pub events: Option<String>,
@@ -76,17 +77,18 @@ pub async fn connect(
         })
         .map(str::trim);
     let Some(token) = header_token.or(q.token.as_deref()) else {
-        return Err(ApiError::unauthenticated(
-            "unauthenticated",
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
             "Send an access token (Authorization: Bearer or ?token=).",
         ));
     };
-    let claims = state.tokens.verify_bearer(token).map_err(|_| {
-        ApiError::unauthenticated("unauthenticated", "The access token is not valid.")
-    })?;
+    let claims = state
+        .tokens
+        .verify_bearer(token)
+        .map_err(|_| ApiError::new(ErrorCode::Unauthenticated, "The access token is not valid."))?;
     if !origin_allowed(&req, &state) {
-        return Err(ApiError::forbidden(
-            "origin_not_allowed",
+        return Err(ApiError::new(
+            ErrorCode::OriginNotAllowed,
             "This Origin may not open WebSockets.",
         ));
     }
@@ -118,7 +120,7 @@ pub async fn connect(
         &req,
         payload,
     )
-    .map_err(|e| ApiError::malformed("websocket_handshake_failed", e.to_string()))
+    .map_err(|e| ApiError::new(ErrorCode::WebsocketHandshakeFailed, e.to_string()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -23,8 +23,9 @@ use hub_core::model::{
 };
 use hub_core::settings::Synchronous;
 use hub_core::store::{
-    ActivityQuery, ActivityScan, AppendOutcome, HistoryWindow, NewUser, Page, PortalGrant,
-    RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, ActivityScan, AppendOutcome, Conflict, HistoryWindow, NewUser, Page,
+    PortalGrant, RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange,
+    TaskQuery,
 };
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -960,7 +961,7 @@ impl Store for SqliteStore {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    Err(StoreError::Conflict("email_taken"))
+                    Err(StoreError::Conflict(Conflict::EmailTaken))
                 }
                 Err(e) => Err(internal(e)),
             }
@@ -1433,7 +1434,7 @@ impl Store for SqliteStore {
                 ])
                 .map_err(internal)?;
                 if updated == 0 {
-                    return Err(StoreError::Conflict("task_changed"));
+                    return Err(StoreError::Conflict(Conflict::TaskChanged));
                 }
                 match &change.activity {
                     Some(new) => {
@@ -1510,7 +1511,7 @@ impl Store for SqliteStore {
                 .query_row([webhook.user_id.as_str()], |r| r.get(0))
                 .map_err(internal)?;
             if count as usize >= max_per_user {
-                return Err(StoreError::Conflict("webhook_limit"));
+                return Err(StoreError::Conflict(Conflict::WebhookLimit));
             }
             conn.prepare_cached(
                 "INSERT INTO webhooks (id, user_id, url, events, description, status, \
@@ -2320,7 +2321,7 @@ mod tests {
             store
                 .create_webhook(webhook(&user, vec![]), "whsec_x".into(), 1)
                 .await,
-            Err(StoreError::Conflict("webhook_limit"))
+            Err(StoreError::Conflict(Conflict::WebhookLimit))
         ));
         let now = hub_core::time::now();
         let secrets = store

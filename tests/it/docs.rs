@@ -88,3 +88,52 @@ async fn docs_pages_need_no_internet() {
     assert!(text(&app, "/api/docs/swagger-ui-bundle.js").await.len() > 100_000);
     assert!(text(&app, "/api/redoc/redoc.standalone.js").await.len() > 100_000);
 }
+
+#[actix_web::test]
+async fn the_served_document_lists_every_error_an_operation_can_answer() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    for code in [
+        "malformed_json",
+        "ambiguous_credentials",
+        "method_not_allowed",
+        "task_changed",
+    ] {
+        assert!(codes.iter().any(|c| c == code), "{code}");
+    }
+    let list = &doc["paths"]["/api/webhooks"]["get"]["responses"];
+    let listed = |status: &str| -> Vec<String> {
+        list[status]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]
+            ["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{status} lists no codes"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed("401"),
+        ["unauthenticated", "token_expired", "ambiguous_credentials"]
+    );
+    assert_eq!(listed("403"), ["forbidden"]);
+    assert_eq!(listed("404"), ["user_not_found"]);
+    assert_eq!(listed("422"), ["validation_failed"]);
+    assert_eq!(listed("429"), ["rate_limited"]);
+    assert_eq!(listed("503"), ["store_unavailable"]);
+    assert_eq!(list["429"]["headers"]["Retry-After"]["required"], true);
+    let create = &doc["paths"]["/api/tasks"]["post"]["responses"];
+    for status in ["400", "401", "413", "415", "422", "429"] {
+        assert!(create.get(status).is_some(), "POST /api/tasks {status}");
+    }
+    let cursor = doc["paths"]["/api/tasks"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "cursor")
+        .unwrap();
+    assert_eq!(cursor["schema"]["pattern"], "^[0-9]{1,18}$");
+}
