@@ -635,7 +635,7 @@ export interface components {
             metadata?: Record<string, never> | null;
             title: string;
             type: components["schemas"]["ActivityType"];
-            /** @description Service keys name the user; user tokens may only name themselves. */
+            /** @description Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise). */
             user_id?: string | null;
         };
         /** @description A new webhook, with the only copy of its secret besides `GET …/secret`. */
@@ -661,7 +661,7 @@ export interface components {
             kind: components["schemas"]["TaskKind"];
             metadata?: Record<string, never> | null;
             title: string;
-            /** @description Service keys name the user; user tokens may only name themselves. */
+            /** @description Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise). */
             user_id?: string | null;
         };
         CreateWebhook: {
@@ -673,7 +673,7 @@ export interface components {
              * @example https://hooks.example.com/aiclone
              */
             url: string;
-            /** @description Service keys name the user; user tokens may only name themselves. */
+            /** @description Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise). */
             user_id?: string | null;
         };
         /** @description One bucket of a series. */
@@ -752,12 +752,55 @@ export interface components {
         DeliveryStatus: "pending" | "succeeded" | "failed";
         /** @description The JSON body of every error response. */
         ErrorBody: {
-            /** @description Stable snake_case code, for programs. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
+            /** @description The invalid fields or parameters (`validation_failed` only). */
             fields?: components["schemas"]["FieldError"][];
             /** @description Human sentence, for people. */
             message: string;
         };
+        /**
+         * @description Stable snake_case code, for programs. Each code has one status:
+         *
+         *     - `malformed_json` (400): The body is not valid JSON.
+         *     - `malformed_body` (400): The body could not be read, or is not a valid form.
+         *     - `websocket_handshake_failed` (400): The request to `/api/ws` is not a WebSocket upgrade.
+         *     - `unauthenticated` (401): No credential, or one that is not valid.
+         *     - `token_expired` (401): The access token has expired; refresh it.
+         *     - `ambiguous_credentials` (401): A user token and a service key were both sent: send one.
+         *     - `invalid_credentials` (401): Wrong e-mail or password.
+         *     - `invalid_token` (401): The refresh token is not valid, expired or revoked.
+         *     - `invalid_portal_token` (401): The portal link was already used, has expired, or was never issued.
+         *     - `refresh_token_reused` (401): The refresh token was already used; its whole family is now revoked.
+         *     - `forbidden` (403): A user token named another user.
+         *     - `user_token_required` (403): The route acts on the caller's own account: a service key cannot call it.
+         *     - `service_key_required` (403): Only service keys may do this.
+         *     - `origin_not_allowed` (403): The browser `Origin` may not open WebSockets.
+         *     - `portal_scope` (403): A portal session can only manage its user's webhooks.
+         *     - `portal_read_only` (403): A read-only portal session can look, not change (nor read a secret).
+         *     - `not_found` (404): No such route or resource.
+         *     - `user_not_found` (404): No user has this id.
+         *     - `activity_not_found` (404): No such activity of the caller's.
+         *     - `task_not_found` (404): No such task of the caller's.
+         *     - `webhook_not_found` (404): No such webhook of the caller's.
+         *     - `delivery_not_found` (404): No such delivery of this webhook.
+         *     - `method_not_allowed` (405): The path exists but not with this method (see `Allow`).
+         *     - `email_taken` (409): An account with this e-mail exists.
+         *     - `idempotency_key_reused` (409): The `Idempotency-Key` was used with another body.
+         *     - `invalid_transition` (409): The task cannot move to this status.
+         *     - `progress_decreased` (409): Task progress cannot go down.
+         *     - `task_changed` (409): The task kept changing concurrently; retry.
+         *     - `webhook_limit` (409): The user has the maximum number of webhooks.
+         *     - `webhook_disabled` (409): The webhook is disabled; enable it first.
+         *     - `payload_too_large` (413): The body is larger than the limit.
+         *     - `unsupported_media_type` (415): The body is not of a content type this route reads.
+         *     - `validation_failed` (422): One or more fields or parameters are invalid (see `fields`).
+         *     - `rate_limited` (429): Too many requests; retry after `Retry-After` seconds.
+         *     - `internal_error` (500): The server failed; the cause is logged, never sent.
+         *     - `store_unavailable` (503): The data store is unavailable; the request did nothing.
+         *     - `not_ready` (503): The store does not answer the readiness check.
+         * @enum {string}
+         */
+        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
         ExchangePortalToken: {
             /** @description The token from the link's fragment. */
             token: string;
@@ -766,9 +809,11 @@ export interface components {
         ExportBody: {
             /** @description `activities` or `metrics`. */
             data?: string | null;
+            /** Format: date-time */
             end?: string | null;
             /** @description `csv`, `json` or `xlsx`. */
             format?: string | null;
+            /** Format: date-time */
             start?: string | null;
             time_range?: string | null;
             /** @description `["outreach_sent", "meeting_booked"]` or `"outreach_sent,meeting_booked"`. */
@@ -1135,7 +1180,7 @@ export interface operations {
     list_activities: {
         parameters: {
             query?: {
-                /** @description `next_cursor` of the previous page. */
+                /** @description `next_cursor` of the previous page (an opaque token of this list). */
                 cursor?: string;
                 /** @description 1–200, default 50. */
                 limit?: number;
@@ -1145,7 +1190,7 @@ export interface operations {
                 type?: components["schemas"]["ActivityType"];
                 /** @description RFC 3339; exclusive. */
                 until?: string;
-                /** @description Service keys only: whose activities. */
+                /** @description Required with a service key: whose activities. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1161,6 +1206,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1190,40 +1311,128 @@ export interface operations {
                     "application/json": components["schemas"]["Activity"];
                 };
             };
-            /** @description created_at sent with a user token, or another user's user_id */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description created_at sent with a user token, or another user's user_id. Codes: `portal_scope`, `forbidden`, `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden" | "service_key_required";
+                    };
                 };
             };
-            /** @description Unknown user_id */
+            /** @description Unknown user_id. Codes: `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
                 };
             };
-            /** @description Idempotency key reused with another body */
+            /** @description Idempotency key reused with another body. Codes: `idempotency_key_reused`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
                 };
             };
-            /** @description Invalid fields */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1249,13 +1458,68 @@ export interface operations {
                     "application/json": components["schemas"]["Activity"];
                 };
             };
-            /** @description No such activity of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope";
+                    };
+                };
+            };
+            /** @description No such activity of yours. Codes: `activity_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "activity_not_found";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1282,31 +1546,116 @@ export interface operations {
                     "application/json": components["schemas"]["BulkCreated"];
                 };
             };
-            /** @description Not a service key */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description Not a service key. Codes: `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "service_key_required";
+                    };
                 };
             };
-            /** @description Unknown user_id */
+            /** @description Unknown user_id. Codes: `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
                 };
             };
-            /** @description Invalid fields, or 0 or more than 1,000 activities */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields, or 0 or more than 1,000 activities. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1331,7 +1680,7 @@ export interface operations {
                 types?: string;
                 /** @description IANA zone of the buckets (and of named ranges). Default `UTC`. */
                 tz?: string;
-                /** @description Service keys only: whose data. */
+                /** @description Required with a service key: whose data. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1347,22 +1696,80 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A user token naming another user */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
                 };
             };
-            /** @description Missing or unknown format, data, types, time_range or tz */
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description Missing or unknown format, data, types, time_range or tz. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1387,22 +1794,116 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A user token naming another user */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
                 };
             };
-            /** @description Unknown field, missing or unknown format, data, types, time_range or tz */
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Unknown field, missing or unknown format, data, types, time_range or tz. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1430,7 +1931,7 @@ export interface operations {
                  *     Mondays and months bound the buckets. Default `UTC`.
                  */
                 tz?: string;
-                /** @description Service keys only: whose numbers. */
+                /** @description Required with a service key: whose numbers. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1448,31 +1949,80 @@ export interface operations {
                     "application/json": components["schemas"]["Summary"];
                 };
             };
-            /** @description A user token naming another user */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
                 };
             };
-            /** @description Unknown user_id (service keys) */
+            /** @description Unknown user_id (service keys). Codes: `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
                 };
             };
-            /** @description Unknown time_range or tz, bad start/end, forecast not true/false */
+            /** @description Unknown time_range or tz, bad start/end, forecast not true/false. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1500,13 +2050,92 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Wrong e-mail or password */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description Wrong e-mail or password. Codes: `invalid_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "invalid_credentials";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1531,13 +2160,92 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not a valid refresh token */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description Not a valid refresh token. Codes: `invalid_token`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "invalid_token";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1560,13 +2268,68 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Not authenticated. Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
             401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `user_token_required`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "user_token_required";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1593,13 +2356,92 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid, expired, revoked or reused */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description Invalid, expired, revoked or reused. Codes: `invalid_token`, `refresh_token_reused`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "invalid_token" | "refresh_token_reused";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1626,22 +2468,90 @@ export interface operations {
                     "application/json": components["schemas"]["UserEnvelope"];
                 };
             };
-            /** @description E-mail taken */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description E-mail taken. Codes: `email_taken`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "email_taken";
+                    };
                 };
             };
-            /** @description Invalid fields */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1666,13 +2576,104 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not a service key */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description Not a service key. Codes: `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "service_key_required";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1699,22 +2700,92 @@ export interface operations {
                     "application/json": components["schemas"]["PortalSession"];
                 };
             };
-            /** @description Unknown, used or expired link (`invalid_portal_token`) */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
                 };
             };
-            /** @description Invalid body */
+            /** @description Unknown, used or expired link (`invalid_portal_token`). Codes: `invalid_portal_token`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "invalid_portal_token";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid body. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1741,40 +2812,116 @@ export interface operations {
                     "application/json": components["schemas"]["PortalLink"];
                 };
             };
-            /** @description No or bad credentials */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
                 };
             };
-            /** @description Not a service key */
+            /** @description No or bad credentials. Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description Not a service key. Codes: `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "service_key_required";
+                    };
                 };
             };
-            /** @description No such user (`user_not_found`) */
+            /** @description No such user (`user_not_found`). Codes: `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
                 };
             };
-            /** @description Invalid body */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid body. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1782,11 +2929,13 @@ export interface operations {
     list_tasks: {
         parameters: {
             query?: {
+                /** @description `next_cursor` of the previous page (an opaque token of this list). */
                 cursor?: string;
                 kind?: components["schemas"]["TaskKind"];
+                /** @description 1–200, default 50. */
                 limit?: number;
                 status?: components["schemas"]["TaskStatus"];
-                /** @description Service keys only: whose tasks. */
+                /** @description Required with a service key: whose tasks. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1802,6 +2951,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1828,6 +3053,118 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
         };
     };
     get_task: {
@@ -1851,13 +3188,68 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
-            /** @description No such task of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope";
+                    };
+                };
+            };
+            /** @description No such task of yours. Codes: `task_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "task_not_found";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1887,22 +3279,128 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
-            /** @description No such task of yours */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope";
+                    };
+                };
+            };
+            /** @description No such task of yours. Codes: `task_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "task_not_found";
+                    };
                 };
             };
-            /** @description Invalid transition or progress going down */
+            /** @description Invalid transition or progress going down. Codes: `invalid_transition`, `progress_decreased`, `task_changed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "invalid_transition" | "progress_decreased" | "task_changed";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1910,7 +3408,7 @@ export interface operations {
     list_webhooks: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1926,6 +3424,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1952,22 +3526,128 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedWebhook"];
                 };
             };
-            /** @description The user has the maximum number of webhooks */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description Not found (another user's resources are not found either). Codes: `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found";
+                    };
+                };
+            };
+            /** @description The user has the maximum number of webhooks. Codes: `webhook_limit`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "webhook_limit";
+                    };
                 };
             };
-            /** @description Invalid URL (or one that reaches a private address) or event type */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid URL (or one that reaches a private address) or event type. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -1975,7 +3655,7 @@ export interface operations {
     get_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -1996,13 +3676,80 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2010,7 +3757,7 @@ export interface operations {
     replace_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2035,22 +3782,116 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
                 };
             };
-            /** @description Invalid fields */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2058,7 +3899,7 @@ export interface operations {
     delete_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2077,13 +3918,80 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2091,7 +3999,7 @@ export interface operations {
     patch_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2116,22 +4024,116 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
                 };
             };
-            /** @description Invalid fields */
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2139,13 +4141,13 @@ export interface operations {
     list_deliveries: {
         parameters: {
             query?: {
-                /** @description `next_cursor` of the previous page. */
+                /** @description `next_cursor` of the previous page (an opaque token of this list). */
                 cursor?: string;
                 /** @description 1–200, default 50. */
                 limit?: number;
                 /** @description Only deliveries in this state. */
                 status?: components["schemas"]["DeliveryStatus"];
-                /** @description Service keys only: whose webhook. */
+                /** @description Required with a service key: whose webhook. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2166,13 +4168,80 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryPage"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2180,7 +4249,7 @@ export interface operations {
     retry_delivery: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2203,22 +4272,92 @@ export interface operations {
                     "application/json": components["schemas"]["RetryQueued"];
                 };
             };
-            /** @description No such webhook or delivery of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook or delivery of yours. Codes: `user_not_found`, `webhook_not_found`, `delivery_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found" | "delivery_not_found";
+                    };
                 };
             };
-            /** @description The webhook is disabled; enable it first */
+            /** @description The webhook is disabled; enable it first. Codes: `webhook_disabled`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "webhook_disabled";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2226,7 +4365,7 @@ export interface operations {
     enable_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2247,13 +4386,80 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2261,7 +4467,7 @@ export interface operations {
     get_secret: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2282,13 +4488,80 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookSecret"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2296,7 +4569,7 @@ export interface operations {
     rotate_secret: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2317,13 +4590,80 @@ export interface operations {
                     "application/json": components["schemas"]["SecretRotated"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2331,7 +4671,7 @@ export interface operations {
     test_webhook: {
         parameters: {
             query?: {
-                /** @description Service keys only: the user acted for. */
+                /** @description Required with a service key: the user acted for. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
             };
             header?: never;
@@ -2352,13 +4692,80 @@ export interface operations {
                     "application/json": components["schemas"]["TestResult"];
                 };
             };
-            /** @description No such webhook of yours */
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_read_only" | "forbidden";
+                    };
+                };
+            };
+            /** @description No such webhook of yours. Codes: `user_not_found`, `webhook_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "user_not_found" | "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2386,22 +4793,80 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No or bad token; no upgrade */
-            401: {
+            /** @description The body is not valid JSON or could not be read. Codes: `websocket_handshake_failed`. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "websocket_handshake_failed";
+                    };
                 };
             };
-            /** @description Origin not allowed */
+            /** @description No or bad token; no upgrade. Codes: `unauthenticated`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Origin not allowed. Codes: `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "origin_not_allowed";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2422,6 +4887,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WsStatus"];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
                 };
             };
         };
@@ -2482,13 +4999,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A dependency is down */
+            /** @description A dependency is down. Codes: `not_ready`. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "not_ready";
+                    };
                 };
             };
         };
