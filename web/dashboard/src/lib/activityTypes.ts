@@ -1,16 +1,10 @@
-/** The activity types the hub knows, with the words the page shows for them. */
-export const ACTIVITY_TYPES = [
-  "prospect_added",
-  "research_completed",
-  "outreach_sent",
-  "meeting_booked",
-  "content_published",
-  "task_completed",
-  "automation_triggered",
-  "notification",
-] as const;
+/** The words the page shows for each activity type; the list of types
+ * itself comes from the client (`ACTIVITY_TYPES`), which has it from the
+ * hub's document. */
+import { ACTIVITY_TYPES, type ActivityType } from "@aiclone/hub-client";
 
-export type ActivityTypeName = (typeof ACTIVITY_TYPES)[number];
+export { ACTIVITY_TYPES };
+export type ActivityTypeName = ActivityType;
 
 const LABELS: Record<ActivityTypeName, string> = {
   prospect_added: "Prospect added",
