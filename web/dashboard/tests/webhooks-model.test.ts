@@ -3,7 +3,12 @@
 // longer matches, and a late frame never rolls a newer status back.
 
 import { describe, expect, test } from "vitest";
-import { fieldMessage, mergeDelivery, type DeliveryFrame } from "../src/webhooks/model";
+import {
+  fieldMessage,
+  markRetried,
+  mergeDelivery,
+  type DeliveryFrame,
+} from "../src/webhooks/model";
 
 const WH = "wh_1";
 
@@ -60,6 +65,26 @@ describe("mergeDelivery", () => {
     ).toBe(log);
     expect(mergeDelivery(log, frame("msg_a", 2, "failed"), WH, "pending")).toEqual([]);
     expect(mergeDelivery([], frame("msg_c", 1, "succeeded", 200), WH, "failed")).toEqual([]);
+  });
+});
+
+describe("markRetried", () => {
+  test("a retry's answer sets pending, but not over an attempt that overtook it", () => {
+    let log = mergeDelivery([], frame("msg_a", 1, "pending"), WH, "");
+    log = mergeDelivery(log, frame("msg_a", 2, "failed"), WH, "");
+    // The answer came first: pending until the attempt is seen.
+    const queued = markRetried(log, "msg_a", 2, "2026-12-02T01:01:00.000Z");
+    expect(queued[0]).toMatchObject({ status: "pending", attempt_count: 2 });
+    expect(mergeDelivery(queued, frame("msg_a", 3, "succeeded", 200), WH, "")[0]).toMatchObject({
+      status: "succeeded",
+      attempt_count: 3,
+    });
+    // The attempt's frame came first: the late answer leaves it succeeded.
+    const delivered = mergeDelivery(log, frame("msg_a", 3, "succeeded", 200), WH, "");
+    expect(markRetried(delivered, "msg_a", 2, null)[0]).toMatchObject({
+      status: "succeeded",
+      attempt_count: 3,
+    });
   });
 });
 

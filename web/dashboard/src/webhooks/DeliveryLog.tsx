@@ -103,7 +103,7 @@ function DeliveryRow({
   now: number;
   readOnly: boolean;
   endpointDisabled: boolean;
-  onRetried(id: string, nextAttemptAt: string | null): void;
+  onRetried(id: string, attemptsBefore: number, nextAttemptAt: string | null): void;
 }) {
   const api = useHubApi();
   const [open, setOpen] = useState(false);
@@ -115,9 +115,10 @@ function DeliveryRow({
   const retry = async () => {
     setBusy(true);
     setError(null);
+    const attemptsBefore = delivery.attempt_count;
     try {
       const queued = await api.retryDelivery(webhookId, delivery.id);
-      onRetried(delivery.id, queued.next_attempt_at ?? null);
+      onRetried(delivery.id, attemptsBefore, queued.next_attempt_at ?? null);
     } catch (err) {
       const p = toProblem(err);
       setError(p.code === "webhook_disabled" ? "Enable the endpoint before retrying." : p.message);

@@ -100,6 +100,24 @@ export function mergeDelivery(
   return copy;
 }
 
+/**
+ * A manual retry was accepted: the row goes back to pending, unless an attempt
+ * newer than the ones it had when the retry was asked for has already arrived
+ * (the hub may deliver, and its frame overtake the retry's own answer).
+ */
+export function markRetried(
+  log: readonly DeliveryLog[],
+  id: string,
+  attemptsBefore: number,
+  nextAttemptAt: string | null,
+): DeliveryLog[] {
+  return log.map((d) =>
+    d.id === id && d.attempt_count <= attemptsBefore
+      ? { ...d, status: "pending", next_attempt_at: nextAttemptAt }
+      : d,
+  );
+}
+
 /** "200 OK"-style outcome of one attempt: the status code, or the error in words. */
 export function attemptOutcome(attempt: DeliveryAttempt): string {
   if (attempt.status_code !== null && attempt.status_code !== undefined) {

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { DeliveryLog } from "@aiclone/hub-client";
 import { useHubApi, useHubClient } from "@aiclone/hub-client/react";
 import { toProblem } from "../hub/errors";
-import { mergeDelivery, type DeliveryFrame, type StatusFilter } from "./model";
+import { markRetried, mergeDelivery, type DeliveryFrame, type StatusFilter } from "./model";
 
 const PAGE = 25;
 
@@ -22,8 +22,8 @@ export interface DeliveryLogState {
   reload(): void;
   /** Applies an attempt the page learnt of itself (a test's answer). */
   apply(frame: DeliveryFrame): void;
-  /** Marks a delivery as queued again after a manual retry. */
-  markPending(id: string, nextAttemptAt: string | null): void;
+  /** Marks a delivery as queued again after a manual retry asked when it had `attemptsBefore` attempts. */
+  markPending(id: string, attemptsBefore: number, nextAttemptAt: string | null): void;
 }
 
 export function useDeliveries(webhookId: string, filter: StatusFilter): DeliveryLogState {
@@ -110,13 +110,11 @@ export function useDeliveries(webhookId: string, filter: StatusFilter): Delivery
       .finally(() => setLoadingMore(false));
   }, [api, webhookId, filter, cursor, loadingMore]);
 
-  const markPending = useCallback((id: string, nextAttemptAt: string | null) => {
-    setItems((list) =>
-      list.map((d) =>
-        d.id === id ? { ...d, status: "pending", next_attempt_at: nextAttemptAt } : d,
-      ),
-    );
-  }, []);
+  const markPending = useCallback(
+    (id: string, attemptsBefore: number, nextAttemptAt: string | null) =>
+      setItems((list) => markRetried(list, id, attemptsBefore, nextAttemptAt)),
+    [],
+  );
 
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
 
