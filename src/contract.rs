@@ -18,6 +18,7 @@ use utoipa::OpenApi;
 
 use crate::error::ErrorCode;
 use crate::openapi::ApiDoc;
+use hub_actors::webhooks::ssrf;
 
 /// The error codes particular to each operation (by operation id), on top of
 /// the shared rules of [`shared_codes`]. Every operation of the document is
@@ -53,13 +54,13 @@ const OPERATION_CODES: &[(&str, &[ErrorCode])] = {
                 TaskChanged,
             ],
         ),
-        ("create_webhook", &[WebhookLimit]),
+        ("create_webhook", &[WebhookLimit, TargetNotAllowed]),
         ("create_session", &[ServiceKeyRequired, UserNotFound]),
         ("exchange", &[InvalidPortalToken]),
         ("list_webhooks", &[]),
         ("get_webhook", &[WebhookNotFound]),
-        ("replace_webhook", &[WebhookNotFound]),
-        ("patch_webhook", &[WebhookNotFound]),
+        ("replace_webhook", &[WebhookNotFound, TargetNotAllowed]),
+        ("patch_webhook", &[WebhookNotFound, TargetNotAllowed]),
         ("delete_webhook", &[WebhookNotFound]),
         ("get_secret", &[WebhookNotFound]),
         ("rotate_secret", &[WebhookNotFound]),
@@ -171,7 +172,49 @@ pub fn document() -> Value {
     let mut doc =
         serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises to JSON");
     complete(&mut doc);
+    constrain_webhook_urls(&mut doc);
+    constrain_export_types(&mut doc);
     doc
+}
+
+/// `types` of an export names activity types (for `data=activities`) or
+/// metrics (for `data=metrics`): the document gives both sets, and says which
+/// goes with which in the parameter's description.
+fn constrain_export_types(doc: &mut Value) {
+    let mut names: Vec<&str> = hub_core::model::ActivityType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    for metric in crate::analytics::Metric::all().map(|m| m.as_str()) {
+        if !names.contains(&metric) {
+            names.push(metric);
+        }
+    }
+    let name = format!("(?:{})", names.join("|"));
+    let pattern = format!("^ *{name}? *(?:, *{name}? *)*$");
+    if let Some(params) = doc["paths"]["/api/analytics/export"]["get"]["parameters"].as_array_mut()
+    {
+        for param in params.iter_mut().filter(|p| p["name"] == "types") {
+            param["schema"]["pattern"] = Value::from(pattern.as_str());
+        }
+    }
+    let items = &mut doc["components"]["schemas"]["ExportBody"]["properties"]["types"]["items"];
+    if let Some(items) = items.as_object_mut() {
+        items.insert("enum".into(), Value::from(names));
+    }
+}
+
+/// The webhook URL fields carry the exact accepted form, the one the hub
+/// checks (built at run time, so it is written here rather than in an
+/// attribute).
+fn constrain_webhook_urls(doc: &mut Value) {
+    for name in ["CreateWebhook", "ReplaceWebhook", "PatchWebhook"] {
+        let url = &mut doc["components"]["schemas"][name]["properties"]["url"];
+        if let Some(url) = url.as_object_mut() {
+            url.insert("pattern".into(), Value::from(ssrf::URL_PATTERN.as_str()));
+            url.insert("maxLength".into(), Value::from(ssrf::MAX_URL_LEN));
+        }
+    }
 }
 
 /// What an operation looks like from the outside, for the shared rules.
@@ -239,7 +282,7 @@ fn shared_codes(f: &Facts<'_>) -> Vec<ErrorCode> {
         }
         if f.services_may_call() {
             // A service must name the user, and the user must exist.
-            codes.extend([UserNotFound, ValidationFailed]);
+            codes.extend([UserIdRequired, UserNotFound]);
         }
     }
     if under_api {

@@ -80,6 +80,11 @@ error_codes! {
     RefreshTokenReused = (UNAUTHORIZED, "refresh_token_reused"),
     /// A user token named another user.
     Forbidden = (FORBIDDEN, "forbidden"),
+    /// A service key acts for a user it names: `user_id` is missing.
+    UserIdRequired = (FORBIDDEN, "user_id_required"),
+    /// The webhook URL aims at an address webhooks may not reach (loopback,
+    /// private, link-local and similar), see `fields`.
+    TargetNotAllowed = (FORBIDDEN, "target_not_allowed"),
     /// The route acts on the caller's own account: a service key cannot call it.
     UserTokenRequired = (FORBIDDEN, "user_token_required"),
     /// Only service keys may do this.
@@ -198,7 +203,7 @@ pub struct ErrorBody<'a> {
     pub code: ErrorCode,
     /// Human sentence, for people.
     pub message: &'a str,
-    /// The invalid fields or parameters (`validation_failed` only).
+    /// The invalid fields or parameters (`validation_failed` and `target_not_allowed`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub fields: &'a [FieldError],
 }
@@ -224,6 +229,15 @@ impl ApiError {
         Self {
             fields,
             ..Self::new(ErrorCode::ValidationFailed, message)
+        }
+    }
+
+    /// 403: a well-formed webhook URL that aims at an address webhooks may
+    /// not reach; `fields` says which and why, as for a 422.
+    pub fn refused_target(fields: Vec<FieldError>) -> Self {
+        Self {
+            code: ErrorCode::TargetNotAllowed,
+            ..Self::validation(fields)
         }
     }
 

@@ -216,3 +216,71 @@ mod tests {
         assert_eq!(trailing.status_code().as_u16(), 400);
     }
 }
+
+/// Deserializes an optional whole number the way JSON Schema's `integer`
+/// reads one: `13` and `13.0` are the same number, `13.5` and `-1` are not
+/// whole non-negative numbers. Use with `#[serde(default, deserialize_with)]`.
+pub mod whole_number {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    pub fn optional<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        let whole = match (number.as_u64(), number.as_f64()) {
+            (Some(n), _) => n,
+            (None, Some(f)) if f.fract() == 0.0 && f >= 0.0 && f <= u64::MAX as f64 => f as u64,
+            (None, Some(f)) if f < 0.0 => {
+                return Err(D::Error::custom(format!(
+                    "must not be negative (got {number})"
+                )))
+            }
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "must be a whole number (got {number})"
+                )))
+            }
+        };
+        T::try_from(whole)
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{number} is out of range")))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize, Debug)]
+        struct Body {
+            #[serde(default, deserialize_with = "super::optional")]
+            n: Option<u8>,
+        }
+
+        fn parse(json: &str) -> Result<Option<u8>, String> {
+            serde_json::from_str::<Body>(json)
+                .map(|b| b.n)
+                .map_err(|e| e.to_string())
+        }
+
+        #[test]
+        fn integers_and_whole_floats_are_the_same_number() {
+            assert_eq!(parse(r#"{"n": 13}"#), Ok(Some(13)));
+            assert_eq!(parse(r#"{"n": 13.0}"#), Ok(Some(13)));
+            assert_eq!(parse(r#"{"n": null}"#), Ok(None));
+            assert_eq!(parse(r#"{}"#), Ok(None));
+        }
+
+        #[test]
+        fn fractions_negatives_and_overflow_are_refused() {
+            assert!(parse(r#"{"n": 13.5}"#)
+                .unwrap_err()
+                .contains("whole number"));
+            assert!(parse(r#"{"n": -1}"#).unwrap_err().contains("negative"));
+            assert!(parse(r#"{"n": -1.0}"#).unwrap_err().contains("negative"));
+            assert!(parse(r#"{"n": 256}"#).unwrap_err().contains("out of range"));
+            assert!(parse(r#"{"n": "3"}"#).is_err());
+        }
+    }
+}

@@ -55,7 +55,7 @@ fn start_webhooks(
             max_consecutive_failures: wh.max_consecutive_failures,
             max_in_flight: wh.max_in_flight,
             max_queued: wh.max_queued_per_endpoint,
-            allow_private_targets: wh.allow_private_targets,
+            targets: hub_actors::webhooks::ssrf::TargetPolicy::from_settings(wh),
             user_agent: format!("aiclone-hub/{}", env!("CARGO_PKG_VERSION")),
         }),
         tls: send::tls_config().context("building the TLS configuration")?,

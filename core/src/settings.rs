@@ -145,6 +145,10 @@ pub struct WebhookSettings {
     /// Lets URLs reach loopback, private, link-local and similar addresses
     /// (SSRF guard off): tests and local development only.
     pub allow_private_targets: bool,
+    /// When not empty, webhooks reach only addresses in these networks
+    /// (CIDRs), whatever `allow_private_targets` says: an egress allowlist.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
     /// An attempt without a response head by then has failed.
     pub timeout: Dur,
     /// Delay before each attempt (the first entry before the first attempt),
@@ -253,6 +257,11 @@ impl Settings {
                     "server.public_url",
                     format!("{url:?} is not an http(s) URL"),
                 );
+            }
+        }
+        for network in &self.webhooks.allowed_networks {
+            if let Err(message) = crate::net::Cidr::parse(network) {
+                return bad("webhooks.allowed_networks", message);
             }
         }
         for proxy in &self.server.trusted_proxies {

@@ -151,9 +151,9 @@ pub async fn target_user(
             ErrorCode::Forbidden,
             "A user token acts only on its own data; omit user_id.",
         )),
-        (Caller::Service, None) => Err(ApiError::field(
-            "user_id",
-            "is required when calling with a service key",
+        (Caller::Service, None) => Err(ApiError::new(
+            ErrorCode::UserIdRequired,
+            "A service key acts for a user: name it with user_id.",
         )),
         (Caller::Service, Some(named)) => {
             let id = UserId(named);

@@ -34,13 +34,15 @@ pub struct SummaryQuery {
     /// trailing windows ending with the bucket that holds now. Not with `start`/`end`.
     #[param(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
-    /// RFC 3339, with `end`: a custom range, widened to whole buckets.
+    /// RFC 3339, with `end` (one without the other is 422): a custom range,
+    /// widened to whole buckets. `end` must be after `start`, at most 1,830
+    /// days (five years) later.
     #[param(format = DateTime)]
     pub start: Option<String>,
     /// RFC 3339, exclusive, with `start`.
     #[param(format = DateTime)]
     pub end: Option<String>,
-    /// IANA zone (such as `America/New_York`) whose hours, midnights,
+    /// IANA zone (such as `America/New_York`; another name is 422) whose hours, midnights,
     /// Mondays and months bound the buckets. Default `UTC`.
     pub tz: Option<String>,
     /// Required with a service key: whose numbers. A user token may omit it or name only itself (403 otherwise).
@@ -55,15 +57,16 @@ pub struct SummaryQuery {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv`, `json` or `xlsx` (required).
-    #[param(pattern = r"^(csv|json|xlsx)$")]
+    #[param(required = true, pattern = r"^(csv|json|xlsx)$")]
     pub format: Option<String>,
     /// `activities` or `metrics` (required).
-    #[param(pattern = r"^(activities|metrics)$")]
+    #[param(required = true, pattern = r"^(activities|metrics)$")]
     pub data: Option<String>,
     /// As in the summary; default `month`.
     #[param(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
-    /// RFC 3339, with `end`.
+    /// RFC 3339, with `end` (one without the other is 422); `end` after it,
+    /// at most 1,830 days later.
     #[param(format = DateTime)]
     pub start: Option<String>,
     /// RFC 3339, exclusive, with `start`.
@@ -72,7 +75,7 @@ pub struct ExportQuery {
     /// Comma-separated: activity types for `activities`, metric names for
     /// `metrics`. Default: all.
     pub types: Option<String>,
-    /// IANA zone of the buckets (and of named ranges). Default `UTC`.
+    /// IANA zone of the buckets (and of named ranges); another name is 422. Default `UTC`.
     pub tz: Option<String>,
     /// Required with a service key: whose data. A user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
@@ -91,10 +94,10 @@ pub enum TypesField {
 #[serde(deny_unknown_fields)]
 pub struct ExportBody {
     /// `csv`, `json` or `xlsx`.
-    #[schema(pattern = r"^(csv|json|xlsx)$")]
+    #[schema(required = true, value_type = String, pattern = r"^(csv|json|xlsx)$")]
     pub format: Option<String>,
     /// `activities` or `metrics`.
-    #[schema(pattern = r"^(activities|metrics)$")]
+    #[schema(required = true, value_type = String, pattern = r"^(activities|metrics)$")]
     pub data: Option<String>,
     #[schema(pattern = r"^(day|week|month|quarter|year)$")]
     pub time_range: Option<String>,
@@ -195,7 +198,7 @@ fn parse_list<T>(
     };
     let names: Vec<&str> = text
         .split(',')
-        .map(str::trim)
+        .map(|n| n.trim_matches(' '))
         .filter(|n| !n.is_empty())
         .collect();
     if names.is_empty() {

@@ -40,6 +40,7 @@ pub struct CreatePortalSession {
     pub user_id: String,
     /// How long the link, and the session it opens, last. Default 3600.
     #[schema(minimum = 1, maximum = 86400)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number::optional")]
     pub ttl_seconds: Option<u32>,
     /// The portal may list and view endpoints and deliveries, but change
     /// nothing and read no secret. Default false.

@@ -39,10 +39,12 @@ pub struct UpdateTask {
     pub status: Option<TaskStatus>,
     /// 0–100; never lower than the current value.
     #[schema(maximum = 100)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number::optional")]
     pub progress: Option<u8>,
     #[schema(max_length = 2000)]
     pub message: Option<String>,
     /// Seconds left; estimated from the progress rate when omitted.
+    #[serde(default, deserialize_with = "crate::extract::whole_number::optional")]
     pub eta_seconds: Option<u64>,
 }
 

@@ -34,9 +34,10 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// An http(s) URL on the public internet.
+    /// An http(s) URL on the public internet. Its form is the `pattern`; one
+    /// of that form aimed at a loopback, private or otherwise non-public
+    /// address is refused with 403 `target_not_allowed`.
     #[schema(example = "https://hooks.example.com/aiclone")]
-    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     /// Activity types to deliver; empty or absent means every type.
     #[serde(default)]
@@ -52,7 +53,6 @@ pub struct CreateWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceWebhook {
-    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: String,
     #[serde(default)]
     #[schema(value_type = Vec<ActivityType>)]
@@ -65,7 +65,6 @@ pub struct ReplaceWebhook {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWebhook {
-    #[schema(pattern = r"^https?://[^/?#@\s]+")]
     pub url: Option<String>,
     #[schema(value_type = Option<Vec<ActivityType>>)]
     pub events: Option<Vec<String>>,
@@ -165,13 +164,25 @@ fn field(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// Checks the URL's shape and, unless private targets are allowed, that it
+/// A refused URL: its field error, and whether it was refused for where it
+/// points (403) rather than for its form (422).
+struct UrlRefusal {
+    error: FieldError,
+    blocked: bool,
+}
+
+/// Checks the URL's form and, unless private targets are allowed, that it
 /// does not reach a non-public address.
-async fn check_url(state: &AppState, url: &str) -> Result<String, FieldError> {
-    let parsed = ssrf::parse_url(url).map_err(|e| field("url", e.to_string()))?;
-    ssrf::validate_target(&parsed, state.settings.webhooks.allow_private_targets)
+async fn check_url(state: &AppState, url: &str) -> Result<String, UrlRefusal> {
+    let refused = |e: ssrf::UrlError| UrlRefusal {
+        blocked: matches!(e, ssrf::UrlError::Blocked { .. }),
+        error: field("url", e.to_string()),
+    };
+    let parsed = ssrf::parse_url(url).map_err(refused)?;
+    let policy = ssrf::TargetPolicy::from_settings(&state.settings.webhooks);
+    ssrf::validate_target(&parsed, &policy)
         .await
-        .map_err(|e| field("url", e.to_string()))?;
+        .map_err(refused)?;
     Ok(parsed.to_string())
 }
 
@@ -215,13 +226,22 @@ async fn check_config(
     description: Option<String>,
 ) -> ApiResult<(String, Vec<ActivityType>, Option<String>)> {
     let mut fields = Vec::new();
-    let url = check_url(state, url).await.map_err(|e| fields.push(e)).ok();
+    let mut blocked = false;
+    let url = check_url(state, url)
+        .await
+        .map_err(|r| {
+            blocked = r.blocked;
+            fields.push(r.error)
+        })
+        .ok();
     let events = check_events(events).map_err(|e| fields.push(e)).ok();
     let description = check_description(description)
         .map_err(|e| fields.push(e))
         .ok();
     match (url, events, description) {
         (Some(url), Some(events), Some(description)) => Ok((url, events, description)),
+        // Well formed, but aimed where webhooks may not go.
+        (None, Some(_), Some(_)) if blocked => Err(ApiError::refused_target(fields)),
         _ => Err(ApiError::validation(fields)),
     }
 }
@@ -257,7 +277,7 @@ async fn owned(state: &AppState, owner: &UserId, id: &WebhookId) -> ApiResult<We
     responses(
         (status = 201, description = "Created, with its secret", body = CreatedWebhook),
         (status = 409, description = "The user has the maximum number of webhooks", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid URL (or one that reaches a private address) or event type", body = crate::error::ErrorBody),
+        (status = 422, description = "A URL not of the accepted form, or an unknown event type", body = crate::error::ErrorBody),
     )
 )]
 #[post("/webhooks")]

@@ -145,11 +145,7 @@ async fn service_keys_publish_for_users_and_broadcast(backend: Backend) {
             &json!({"type": "research_completed", "title": "Done"}),
         )
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "user_id is required: {body}"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "user_id is required: {body}");
     let (status, body) = app
         .post(
             "/api/activities",

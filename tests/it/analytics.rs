@@ -836,11 +836,7 @@ async fn users_only_see_their_own_numbers(backend: Backend) {
             Some(SERVICE_KEY),
         )
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "service keys name the user"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "service keys name the user");
     let (status, body) = app
         .get(
             &format!("/api/analytics/summary?{range}&user_id=usr_nobody"),

@@ -214,11 +214,10 @@ async fn two_credentials_must_both_be_valid_and_agree() {
         (
             Some(SERVICE_KEY),
             Some(service_bearer.as_str()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::FORBIDDEN,
             json!({
-                "code": "validation_failed",
-                "message": "user_id: is required when calling with a service key",
-                "fields": [{"field": "user_id", "message": "is required when calling with a service key"}],
+                "code": "user_id_required",
+                "message": "A service key acts for a user: name it with user_id.",
             }),
         ),
         // One credential alone still works.

@@ -12,6 +12,7 @@ mod cluster;
 mod dashboard;
 mod docs;
 mod errors;
+mod fuzz;
 mod ops;
 mod portal;
 mod ratelimit;

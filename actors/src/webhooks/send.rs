@@ -43,8 +43,8 @@ pub struct DeliveryConfig {
     pub max_in_flight: usize,
     /// Deliveries an endpoint actor holds in memory; the rest wait in the store.
     pub max_queued: usize,
-    /// SSRF guard off (tests, local development).
-    pub allow_private_targets: bool,
+    /// Where attempts may connect (the SSRF guard and the allowed networks).
+    pub targets: ssrf::TargetPolicy,
     /// `aiclone-hub/<version>`.
     pub user_agent: String,
 }
@@ -150,7 +150,7 @@ pub async fn send(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + config.timeout;
     let head = tokio::time::timeout_at(deadline, async {
-        let address = ssrf::resolve_for_attempt(&attempt.url, config.allow_private_targets)
+        let address = ssrf::resolve_for_attempt(&attempt.url, &config.targets)
             .await
             .map_err(|e| e.to_string())?;
         let timestamp = Utc::now().timestamp();

@@ -16,6 +16,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use std::sync::LazyLock;
+
 use url::{Host, Url};
 
 /// Longest webhook URL accepted.
@@ -32,6 +34,41 @@ const METADATA_ALIBABA_V4: Ipv4Addr = Ipv4Addr::new(100, 100, 100, 200);
 const METADATA_AZURE_WIRESERVER: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
 /// AWS instance metadata over IPv6 (`fd00:ec2::254`).
 const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x254);
+
+/// The accepted form of a webhook URL, as a regular expression (the same in
+/// the OpenAPI document and in [`parse_url`]): `http` or `https`; a host name
+/// whose last label starts with a letter, a dotted-quad IPv4 address, or an
+/// IPv6 address in brackets; an optional port 0–65535; then an optional path
+/// or query of printable ASCII. No credentials, no fragment, no spaces.
+/// Everything this matches is a URL the hub can parse and call, so a refusal
+/// of a URL of this form is about where it points, never about its spelling.
+pub static URL_PATTERN: LazyLock<String> = LazyLock::new(|| {
+    let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+    let ipv4 = format!("{octet}(?:\\.{octet}){{3}}");
+    let h16 = "[0-9A-Fa-f]{1,4}";
+    let ls32 = format!("(?:{h16}:{h16}|{ipv4})");
+    // RFC 3986's IPv6address, alternative by alternative.
+    let ipv6 = [
+        format!("(?:{h16}:){{6}}{ls32}"),
+        format!("::(?:{h16}:){{5}}{ls32}"),
+        format!("(?:{h16})?::(?:{h16}:){{4}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,1}}{h16})?::(?:{h16}:){{3}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,2}}{h16})?::(?:{h16}:){{2}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,3}}{h16})?::{h16}:{ls32}"),
+        format!("(?:(?:{h16}:){{0,4}}{h16})?::{ls32}"),
+        format!("(?:(?:{h16}:){{0,5}}{h16})?::{h16}"),
+        format!("(?:(?:{h16}:){{0,6}}{h16})?::"),
+    ]
+    .join("|");
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let last = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let host = format!("(?:(?:{label}\\.)*{last}\\.?|{ipv4}|\\[(?:{ipv6})\\])");
+    let port = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?";
+    format!("^[Hh][Tt][Tt][Pp][Ss]?://{host}{port}(?:[/?][!-\"$-~]*)?$")
+});
+
+static URL_RE: LazyLock<regex_lite::Regex> =
+    LazyLock::new(|| regex_lite::Regex::new(&URL_PATTERN).expect("the URL pattern compiles"));
 
 /// Why an address is not a public internet address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +91,63 @@ pub enum AddressClass {
     UniqueLocal,
     /// Documentation, benchmarking, future use and other special ranges.
     Reserved,
+    /// Outside `webhooks.allowed_networks`, when that list is set.
+    NotInAllowedNetworks,
+}
+
+/// Where webhooks may go: public addresses only (the default), or anywhere
+/// (`webhooks.allow_private_targets`), and in either case, when
+/// `webhooks.allowed_networks` is set, only into those networks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    pub allow_private: bool,
+    pub allowed_networks: Vec<hub_core::net::Cidr>,
+}
+
+impl TargetPolicy {
+    /// Public internet addresses only.
+    pub fn public() -> Self {
+        Self::default()
+    }
+
+    /// Every address (tests, local development).
+    pub fn anything() -> Self {
+        Self {
+            allow_private: true,
+            allowed_networks: Vec::new(),
+        }
+    }
+
+    /// From `webhooks.allow_private_targets` and `webhooks.allowed_networks`
+    /// (validated when the settings load).
+    pub fn from_settings(settings: &hub_core::settings::WebhookSettings) -> Self {
+        Self {
+            allow_private: settings.allow_private_targets,
+            allowed_networks: settings
+                .allowed_networks
+                .iter()
+                .filter_map(|c| hub_core::net::Cidr::parse(c).ok())
+                .collect(),
+        }
+    }
+
+    fn checks_nothing(&self) -> bool {
+        self.allow_private && self.allowed_networks.is_empty()
+    }
+
+    /// Why `ip` may not be reached, if it may not.
+    fn judge(&self, ip: IpAddr) -> Option<AddressClass> {
+        if !self.allowed_networks.is_empty()
+            && !self.allowed_networks.iter().any(|net| net.contains(ip))
+        {
+            return Some(AddressClass::NotInAllowedNetworks);
+        }
+        if self.allow_private {
+            None
+        } else {
+            classify(ip)
+        }
+    }
 }
 
 impl AddressClass {
@@ -70,6 +164,7 @@ impl AddressClass {
             AddressClass::CloudMetadata => "a cloud metadata address",
             AddressClass::UniqueLocal => "an IPv6 unique local (private) address",
             AddressClass::Reserved => "a reserved address",
+            AddressClass::NotInAllowedNetworks => "outside the networks webhooks may reach",
         }
     }
 }
@@ -200,7 +295,27 @@ pub fn parse_url(text: &str) -> Result<Url, UrlError> {
             "must be at most {MAX_URL_LEN} characters"
         )));
     }
-    let url = match Url::parse(text.trim()) {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return invalid("must use http or https");
+    }
+    let authority = text.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or_default()
+    });
+    if authority.contains('@') {
+        return invalid("must not contain credentials");
+    }
+    if text.contains('#') {
+        return invalid("must not contain a fragment (#...)");
+    }
+    if !URL_RE.is_match(text) {
+        return invalid(
+            "is not a URL of the accepted form: http(s)://, a host name, an IPv4 address \
+             or a bracketed IPv6 address, an optional port, then a path of printable ASCII \
+             without spaces",
+        );
+    }
+    let url = match Url::parse(text) {
         Ok(url) => url,
         Err(e) => return Err(UrlError::Invalid(format!("is not a valid URL ({e})"))),
     };
@@ -220,10 +335,10 @@ pub fn parse_url(text: &str) -> Result<Url, UrlError> {
 }
 
 /// The first non-public address among `addresses`, with its class.
-fn first_blocked(addresses: &[IpAddr]) -> Option<(IpAddr, AddressClass)> {
+fn first_blocked(addresses: &[IpAddr], policy: &TargetPolicy) -> Option<(IpAddr, AddressClass)> {
     addresses
         .iter()
-        .find_map(|ip| classify(*ip).map(|class| (*ip, class)))
+        .find_map(|ip| policy.judge(*ip).map(|class| (*ip, class)))
 }
 
 /// Names that always mean this machine (RFC 6761), whatever DNS says.
@@ -257,16 +372,16 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlError> {
 /// judged at once; other names are resolved (briefly) and every address
 /// checked. A name that does not resolve now is accepted: DNS may simply not
 /// be set up yet, and every attempt resolves and checks again.
-pub async fn validate_target(url: &Url, allow_private: bool) -> Result<(), UrlError> {
-    if allow_private {
+pub async fn validate_target(url: &Url, policy: &TargetPolicy) -> Result<(), UrlError> {
+    if policy.checks_nothing() {
         return Ok(());
     }
     let port = url.port_or_known_default().unwrap_or(80);
     match url.host() {
-        Some(Host::Ipv4(ip)) => check_literal(url, IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => check_literal(url, IpAddr::V6(ip)),
+        Some(Host::Ipv4(ip)) => check_literal(url, IpAddr::V4(ip), policy),
+        Some(Host::Ipv6(ip)) => check_literal(url, IpAddr::V6(ip), policy),
         Some(Host::Domain(name)) => {
-            if is_localhost_name(name) {
+            if !policy.allow_private && is_localhost_name(name) {
                 return Err(UrlError::Blocked {
                     host: name.to_owned(),
                     address: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -274,7 +389,7 @@ pub async fn validate_target(url: &Url, allow_private: bool) -> Result<(), UrlEr
                 });
             }
             match tokio::time::timeout(VALIDATION_DNS_TIMEOUT, resolve(name, port)).await {
-                Ok(Ok(addrs)) => check_resolved(name, &addrs),
+                Ok(Ok(addrs)) => check_resolved(name, &addrs, policy),
                 Ok(Err(_)) | Err(_) => Ok(()),
             }
         }
@@ -282,8 +397,8 @@ pub async fn validate_target(url: &Url, allow_private: bool) -> Result<(), UrlEr
     }
 }
 
-fn check_literal(url: &Url, ip: IpAddr) -> Result<(), UrlError> {
-    match classify(ip) {
+fn check_literal(url: &Url, ip: IpAddr, policy: &TargetPolicy) -> Result<(), UrlError> {
+    match policy.judge(ip) {
         Some(class) => Err(UrlError::Blocked {
             host: url.host_str().unwrap_or_default().to_owned(),
             address: ip,
@@ -293,9 +408,9 @@ fn check_literal(url: &Url, ip: IpAddr) -> Result<(), UrlError> {
     }
 }
 
-fn check_resolved(host: &str, addrs: &[SocketAddr]) -> Result<(), UrlError> {
+fn check_resolved(host: &str, addrs: &[SocketAddr], policy: &TargetPolicy) -> Result<(), UrlError> {
     let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
-    match first_blocked(&ips) {
+    match first_blocked(&ips, policy) {
         Some((address, class)) => Err(UrlError::Blocked {
             host: host.to_owned(),
             address,
@@ -308,13 +423,13 @@ fn check_resolved(host: &str, addrs: &[SocketAddr]) -> Result<(), UrlError> {
 /// The check at attempt time: resolves the host, refuses if any address is
 /// not public (unless allowed), and returns the checked address the attempt
 /// must connect to, so DNS cannot change between the check and the connect.
-pub async fn resolve_for_attempt(url: &Url, allow_private: bool) -> Result<SocketAddr, UrlError> {
+pub async fn resolve_for_attempt(url: &Url, policy: &TargetPolicy) -> Result<SocketAddr, UrlError> {
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs = match url.host() {
         Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
         Some(Host::Domain(name)) => {
-            if !allow_private && is_localhost_name(name) {
+            if !policy.allow_private && is_localhost_name(name) {
                 return Err(UrlError::Blocked {
                     host: name.to_owned(),
                     address: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -325,9 +440,9 @@ pub async fn resolve_for_attempt(url: &Url, allow_private: bool) -> Result<Socke
         }
         None => return Err(UrlError::Invalid("must name a host".into())),
     };
-    if !allow_private {
+    if !policy.checks_nothing() {
         let host = url.host_str().unwrap_or_default();
-        check_resolved(host, &addrs)?;
+        check_resolved(host, &addrs, policy)?;
     }
     // `resolve` never returns an empty list, and literals give one address.
     addrs
@@ -417,6 +532,25 @@ mod tests {
             "https://example.com/#frag",
             "http://",
             "",
+            // Numeric hosts that WHATWG parsing would read as 127.0.0.1 or
+            // 0.0.0.0 are not of the accepted form at all.
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0/",
+            "http://127.1/",
+            "http://010.0.0.1/",
+            "http://999.1.1.1/",
+            "http://[::::]/",
+            "http://[1:2:3:4:5:6:7:8:9]/",
+            "http://exa mple.com/",
+            " https://example.com/",
+            "https://example.com/ a",
+            "https://ex_ample.com/",
+            "https://-example.com/",
+            "https://example.com:65536/",
+            "https://example.com:/",
+            "https://\u{e9}t\u{e9}.example/",
+            "https://example.com/caf\u{e9}",
         ] {
             assert!(
                 matches!(parse_url(bad), Err(UrlError::Invalid(_))),
@@ -425,6 +559,35 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(parse_url(&long).is_err());
+    }
+
+    /// Every URL of the accepted form parses, and what the hub stores (the
+    /// parsed, normalised URL) is of the accepted form again.
+    #[test]
+    fn the_accepted_form_always_parses_and_survives_normalisation() {
+        for good in [
+            "https://hooks.example.com/in?x=1",
+            "HTTPS://Hooks.Example.COM./a/b/../c?q=%zz&r=\"'<>{}|\\^`",
+            "http://a.b-c.d9/",
+            "http://x/",
+            "http://203.0.114.7:65535",
+            "http://203.0.114.7:0/",
+            "http://255.255.255.255/",
+            "http://[::]/",
+            "http://[::1]:8080/",
+            "http://[1:2:3:4:5:6:7:8]/",
+            "http://[1::]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[64:ff9b::192.0.2.1]/",
+            "http://[1:2:3:4:5:6:1.2.3.4]/",
+            "http://[fd00:ec2::254]/x",
+            "http://xn--bcher-kva.example/",
+            "https://example.com?only=query",
+        ] {
+            let url = parse_url(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            let stored = url.to_string();
+            assert!(URL_RE.is_match(&stored), "{good} is stored as {stored}");
+        }
     }
 
     #[tokio::test]
@@ -439,18 +602,54 @@ mod tests {
                 "http://169.254.169.254/latest/meta-data/",
                 AddressClass::CloudMetadata,
             ),
-            // WHATWG URL parsing turns these into 127.0.0.1.
-            ("http://2130706433/", AddressClass::Loopback),
-            ("http://0x7f.1/", AddressClass::Loopback),
-            ("http://0/", AddressClass::Unspecified),
+            ("http://0.0.0.0/", AddressClass::Unspecified),
         ] {
             let url = parse_url(text).unwrap();
-            match validate_target(&url, false).await {
+            match validate_target(&url, &TargetPolicy::public()).await {
                 Err(UrlError::Blocked { class: got, .. }) => assert_eq!(got, class, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
-            assert!(validate_target(&url, true).await.is_ok());
+            assert!(validate_target(&url, &TargetPolicy::anything())
+                .await
+                .is_ok());
         }
+    }
+
+    #[tokio::test]
+    async fn allowed_networks_bound_every_target_even_private_ones() {
+        let policy = TargetPolicy {
+            allow_private: true,
+            allowed_networks: vec![hub_core::net::Cidr::parse("127.0.0.0/8").unwrap()],
+        };
+        let inside = parse_url("http://127.0.0.1:9/").unwrap();
+        assert!(validate_target(&inside, &policy).await.is_ok());
+        assert!(resolve_for_attempt(&inside, &policy).await.is_ok());
+        for outside in ["http://93.184.216.34/", "http://10.0.0.1/", "http://[::1]/"] {
+            let url = parse_url(outside).unwrap();
+            let err = validate_target(&url, &policy).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    UrlError::Blocked {
+                        class: AddressClass::NotInAllowedNetworks,
+                        ..
+                    }
+                ),
+                "{outside}: {err:?}"
+            );
+            assert!(err.to_string().contains("outside the networks"), "{err}");
+            assert!(
+                resolve_for_attempt(&url, &policy).await.is_err(),
+                "{outside}"
+            );
+        }
+        // Public only, and within a list: both rules hold.
+        let strict = TargetPolicy {
+            allow_private: false,
+            allowed_networks: vec![hub_core::net::Cidr::parse("10.0.0.0/8").unwrap()],
+        };
+        let private = parse_url("http://10.0.0.1/").unwrap();
+        assert!(validate_target(&private, &strict).await.is_err());
     }
 
     #[tokio::test]
@@ -461,12 +660,14 @@ mod tests {
             "http://api.localhost/",
         ] {
             let url = parse_url(text).unwrap();
-            let err = validate_target(&url, false).await.unwrap_err();
+            let err = validate_target(&url, &TargetPolicy::public())
+                .await
+                .unwrap_err();
             assert!(err.to_string().contains("loopback"), "{err}");
         }
         // Resolution itself (not only the name rule) finds loopback.
         let addrs = resolve("localhost", 80).await.unwrap();
-        let err = check_resolved("localhost", &addrs).unwrap_err();
+        let err = check_resolved("localhost", &addrs, &TargetPolicy::public()).unwrap_err();
         assert!(
             err.to_string().starts_with("localhost resolves to"),
             "{err}"
@@ -476,15 +677,23 @@ mod tests {
     #[tokio::test]
     async fn attempts_connect_to_the_checked_address() {
         let url = parse_url("http://127.0.0.1:4567/hook").unwrap();
-        assert!(resolve_for_attempt(&url, false).await.is_err());
+        assert!(resolve_for_attempt(&url, &TargetPolicy::public())
+            .await
+            .is_err());
         assert_eq!(
-            resolve_for_attempt(&url, true).await.unwrap(),
+            resolve_for_attempt(&url, &TargetPolicy::anything())
+                .await
+                .unwrap(),
             "127.0.0.1:4567".parse().unwrap()
         );
         let url = parse_url("http://localhost:4567/").unwrap();
-        let err = resolve_for_attempt(&url, false).await.unwrap_err();
+        let err = resolve_for_attempt(&url, &TargetPolicy::public())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");
-        let addr = resolve_for_attempt(&url, true).await.unwrap();
+        let addr = resolve_for_attempt(&url, &TargetPolicy::anything())
+            .await
+            .unwrap();
         assert!(addr.ip().is_loopback());
     }
 

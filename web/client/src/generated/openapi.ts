@@ -669,7 +669,9 @@ export interface components {
             /** @description Activity types to deliver; empty or absent means every type. */
             events?: components["schemas"]["ActivityType"][];
             /**
-             * @description An http(s) URL on the public internet.
+             * @description An http(s) URL on the public internet. Its form is the `pattern`; one
+             *     of that form aimed at a loopback, private or otherwise non-public
+             *     address is refused with 403 `target_not_allowed`.
              * @example https://hooks.example.com/aiclone
              */
             url: string;
@@ -753,7 +755,7 @@ export interface components {
         /** @description The JSON body of every error response. */
         ErrorBody: {
             code: components["schemas"]["ErrorCode"];
-            /** @description The invalid fields or parameters (`validation_failed` only). */
+            /** @description The invalid fields or parameters (`validation_failed` and `target_not_allowed`). */
             fields?: components["schemas"]["FieldError"][];
             /** @description Human sentence, for people. */
             message: string;
@@ -772,6 +774,8 @@ export interface components {
          *     - `invalid_portal_token` (401): The portal link was already used, has expired, or was never issued.
          *     - `refresh_token_reused` (401): The refresh token was already used; its whole family is now revoked.
          *     - `forbidden` (403): A user token named another user.
+         *     - `user_id_required` (403): A service key acts for a user it names: `user_id` is missing.
+         *     - `target_not_allowed` (403): The webhook URL aims at an address webhooks may not reach (loopback, private, link-local and similar), see `fields`.
          *     - `user_token_required` (403): The route acts on the caller's own account: a service key cannot call it.
          *     - `service_key_required` (403): Only service keys may do this.
          *     - `origin_not_allowed` (403): The browser `Origin` may not open WebSockets.
@@ -800,7 +804,7 @@ export interface components {
          *     - `not_ready` (503): The store does not answer the readiness check.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
+        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
         ExchangePortalToken: {
             /** @description The token from the link's fragment. */
             token: string;
@@ -808,16 +812,16 @@ export interface components {
         /** @description The body of `POST /api/analytics/export`: the fields of the GET query. */
         ExportBody: {
             /** @description `activities` or `metrics`. */
-            data?: string | null;
+            data: string;
             /** Format: date-time */
             end?: string | null;
             /** @description `csv`, `json` or `xlsx`. */
-            format?: string | null;
+            format: string;
             /** Format: date-time */
             start?: string | null;
             time_range?: string | null;
             /** @description `["outreach_sent", "meeting_booked"]` or `"outreach_sent,meeting_booked"`. */
-            types?: string[] | null;
+            types?: ("prospect_added" | "research_completed" | "outreach_sent" | "meeting_booked" | "content_published" | "task_completed" | "automation_triggered" | "notification" | "prospects_added" | "prospects_analyzed" | "research_tasks_completed" | "meetings_booked" | "automations_triggered" | "tasks_completed" | "conversion_rate")[] | null;
             tz?: string | null;
             user_id?: string | null;
         };
@@ -1222,7 +1226,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1230,7 +1234,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1337,7 +1341,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description created_at sent with a user token, or another user's user_id. Codes: `portal_scope`, `forbidden`, `service_key_required`. */
+            /** @description created_at sent with a user token, or another user's user_id. Codes: `portal_scope`, `forbidden`, `user_id_required`, `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1345,7 +1349,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "service_key_required";
+                        code?: "portal_scope" | "forbidden" | "user_id_required" | "service_key_required";
                     };
                 };
             };
@@ -1572,7 +1576,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not a service key. Codes: `service_key_required`. */
+            /** @description Not a service key. Codes: `user_id_required`, `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1580,7 +1584,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "service_key_required";
+                        code?: "user_id_required" | "service_key_required";
                     };
                 };
             };
@@ -1662,14 +1666,17 @@ export interface operations {
     };
     export_get: {
         parameters: {
-            query?: {
+            query: {
                 /** @description `activities` or `metrics` (required). */
-                data?: string;
+                data: string;
                 /** @description RFC 3339, exclusive, with `start`. */
                 end?: string;
                 /** @description `csv`, `json` or `xlsx` (required). */
-                format?: string;
-                /** @description RFC 3339, with `end`. */
+                format: string;
+                /**
+                 * @description RFC 3339, with `end` (one without the other is 422); `end` after it,
+                 *     at most 1,830 days later.
+                 */
                 start?: string;
                 /** @description As in the summary; default `month`. */
                 time_range?: string;
@@ -1678,7 +1685,7 @@ export interface operations {
                  *     `metrics`. Default: all.
                  */
                 types?: string;
-                /** @description IANA zone of the buckets (and of named ranges). Default `UTC`. */
+                /** @description IANA zone of the buckets (and of named ranges); another name is 422. Default `UTC`. */
                 tz?: string;
                 /** @description Required with a service key: whose data. A user token may omit it or name only itself (403 otherwise). */
                 user_id?: string;
@@ -1710,7 +1717,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1718,7 +1725,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1820,7 +1827,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1828,7 +1835,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1918,7 +1925,11 @@ export interface operations {
                  *     length and granularity) with 80 % prediction intervals. Default `false`.
                  */
                 forecast?: boolean;
-                /** @description RFC 3339, with `end`: a custom range, widened to whole buckets. */
+                /**
+                 * @description RFC 3339, with `end` (one without the other is 422): a custom range,
+                 *     widened to whole buckets. `end` must be after `start`, at most 1,830
+                 *     days (five years) later.
+                 */
                 start?: string;
                 /**
                  * @description `day` (24 hourly buckets), `week` (7 days), `month` (30 days, the
@@ -1927,7 +1938,7 @@ export interface operations {
                  */
                 time_range?: string;
                 /**
-                 * @description IANA zone (such as `America/New_York`) whose hours, midnights,
+                 * @description IANA zone (such as `America/New_York`; another name is 422) whose hours, midnights,
                  *     Mondays and months bound the buckets. Default `UTC`.
                  */
                 tz?: string;
@@ -1963,7 +1974,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1971,7 +1982,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -2838,7 +2849,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not a service key. Codes: `service_key_required`. */
+            /** @description Not a service key. Codes: `user_id_required`, `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2846,7 +2857,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "service_key_required";
+                        code?: "user_id_required" | "service_key_required";
                     };
                 };
             };
@@ -2967,7 +2978,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2975,7 +2986,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3079,7 +3090,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3087,7 +3098,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden";
+                        code?: "portal_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3440,7 +3451,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`. */
+            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3448,7 +3459,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3552,7 +3563,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3560,7 +3571,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -3612,7 +3623,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid URL (or one that reaches a private address) or event type. Codes: `validation_failed`. */
+            /** @description A URL not of the accepted form, or an unknown event type. Codes: `validation_failed`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3690,7 +3701,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`. */
+            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3698,7 +3709,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3808,7 +3819,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3816,7 +3827,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -3932,7 +3943,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3940,7 +3951,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4050,7 +4061,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4058,7 +4069,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -4182,7 +4193,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`. */
+            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4190,7 +4201,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden";
+                        code?: "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4286,7 +4297,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4294,7 +4305,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4400,7 +4411,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4408,7 +4419,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4502,7 +4513,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4510,7 +4521,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4604,7 +4615,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4612,7 +4623,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4706,7 +4717,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4714,7 +4725,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden";
+                        code?: "portal_read_only" | "forbidden" | "user_id_required";
                     };
                 };
             };
