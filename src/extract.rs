@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
-/// Default body limit when no [`BodyLimit`] is registered (SPEC: 256 KiB).
+/// Default body limit when no [`BodyLimit`] is registered (256 KiB).
 const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// The configured body limit, registered as app data.

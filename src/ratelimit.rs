@@ -127,7 +127,7 @@ pub struct RateLimiting {
     limiter: Arc<dyn RateLimiter>,
 }
 
-/// The route groups of SPEC §9.
+/// The route groups, each with its own limit (`rate_limit.*`).
 const GROUPS: [&str; 3] = ["api", "auth", "ws_connect"];
 
 impl RateLimiting {

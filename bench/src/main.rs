@@ -1,10 +1,10 @@
-//! `hub-bench`: the load generator behind the numbers of SPEC §12.
+//! `hub-bench`: the load generator behind the numbers in BENCHMARKS.md.
 //!
 //! It drives a real `aiclone-hub` over loopback, either one it spawns (the
 //! binary at `--hub-bin`, its own temp data dir, a known signing key and
 //! service key, rate limiting off) or an external one (`--url`,
 //! `--jwt-secret`, `--api-key`). Each scenario prints human-readable
-//! percentiles, a pass/miss per SPEC target, and one `RESULT {json}` line.
+//! percentiles, a pass/miss per performance target, and one `RESULT {json}` line.
 //!
 //! Exit status: 0 the scenario ran and lost nothing (targets may still be
 //! missed: read the pass/miss lines), 1 it lost or failed work, 2 usage or
@@ -28,11 +28,11 @@ use report::NotAvailable;
 use scenarios::Ctx;
 
 const USAGE: &str = "\
-hub-bench — load generator for the AI Clone Hub (SPEC §12)
+hub-bench — load generator for the AI Clone Hub
 
 usage: hub-bench <scenario> [options]
 
-scenarios (defaults are the SPEC §12 loads):
+scenarios (defaults are the target loads):
   fanout       --users 2000 --sessions-per-user 5 (or --sessions N) --rate 2000 --duration 30s
                --warmup 2s --publishers 64 --connect-concurrency 256 --drain 5s
   broadcast    --sessions 10000 --users N/5 --rate <1.1×400000/N per s> --duration 10s --warmup 1s

@@ -1,4 +1,4 @@
-//! The SPEC §12 targets and how a run reports against them: human lines, a
+//! The performance targets and how a run reports against them: human lines, a
 //! pass/miss per target, and one machine-readable `RESULT {json}` line.
 //!
 //! The targets live here, in the load generator, and nowhere in the tests:
@@ -6,7 +6,8 @@
 
 use serde_json::{json, Value};
 
-/// SPEC §12, one constant per number.
+/// The performance targets, one constant per number (BENCHMARKS.md
+/// explains each).
 pub mod targets {
     /// Fan-out load: sessions, users, events/s over REST.
     pub const FANOUT_SESSIONS: usize = 10_000;
@@ -100,7 +101,7 @@ pub struct Report {
     /// Everything measured.
     pub metrics: Value,
     pub checks: Vec<Check>,
-    /// Whether the knobs are the SPEC's (else a pass is only indicative).
+    /// Whether the knobs are the target loads (else a pass is only indicative).
     pub full_scale: bool,
     /// Lost or failed work (not a performance miss): the run is not valid.
     pub integrity_errors: Vec<String>,
@@ -136,9 +137,7 @@ impl Report {
             );
         }
         if !self.full_scale {
-            println!(
-                "note: reduced scale — not the SPEC §12 measurement; pass/miss is indicative only"
-            );
+            println!("note: reduced scale — not the target load; pass/miss is indicative only");
         }
         for e in &self.integrity_errors {
             println!("ERROR {e}");

@@ -41,7 +41,7 @@ pub struct BenchUser {
     pub token: String,
 }
 
-/// The claims the hub checks (SPEC §4).
+/// The claims the hub checks in an access token.
 #[derive(Serialize)]
 struct Claims<'a> {
     sub: &'a str,

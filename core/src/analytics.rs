@@ -1,4 +1,4 @@
-//! What analytics count: the counted metrics of SPEC §10 and which activity
+//! What analytics count: the counted metrics of the summaries and which activity
 //! feeds which metric.
 //!
 //! Every store increments per-user, per-UTC-hour counters of these metrics in

@@ -1,4 +1,4 @@
-//! Analytics (SPEC §10): summaries built from the per-hour counters every
+//! Analytics: summaries built from the per-hour counters every
 //! store keeps, and exports.
 //!
 //! A summary reads the counters of the period and of the previous period in

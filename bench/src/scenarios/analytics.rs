@@ -4,7 +4,7 @@
 //! `forecast=true` (each metric's forecast of the next year), which must fit
 //! the same budget.
 //!
-//! Needs the analytics routes (SPEC §10): a 404 means "not available in
+//! Needs the analytics routes: a 404 means "not available in
 //! this build". The seeded activities all carry today's time, so they fall
 //! in one bucket of the year; the summary still has to count all of them.
 

@@ -11,7 +11,7 @@ use crate::args::Args;
 use crate::load::{self, FanoutPlan};
 use crate::report::{targets as t, Check, Report};
 
-/// Is this plan the SPEC's fan-out load?
+/// Is this plan the target fan-out load?
 pub fn is_full_scale(plan: &FanoutPlan) -> bool {
     plan.users >= t::FANOUT_USERS
         && plan.users * plan.sessions_per_user >= t::FANOUT_SESSIONS

@@ -1,8 +1,8 @@
 //! `idle`: N authenticated sessions held open; the connect rate, the hub's
 //! RSS before and after, KiB per session.
 //!
-//! A process may hold 20,000 open files on these machines, so the SPEC
-//! measures at 19,000 sessions and states capacity as KiB per session.
+//! A process may hold 20,000 open files on these machines, so the
+//! target is measured at 19,000 sessions and states capacity as KiB per session.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! One module per scenario; each reads its knobs (defaults = SPEC §12), runs
+//! One module per scenario; each reads its knobs (defaults = the target loads), runs
 //! against a real hub and returns a [`Report`](crate::report::Report).
 
 pub mod analytics;

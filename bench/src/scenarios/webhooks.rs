@@ -2,7 +2,7 @@
 //! runs; activities published at R/s; deliveries per second and the first
 //! attempt's latency after the publish's 201.
 //!
-//! Needs `POST /api/webhooks` (SPEC §8). A hub that answers 404 there has no
+//! Needs `POST /api/webhooks`. A hub that answers 404 there has no
 //! webhooks yet: "not available in this build".
 
 use std::collections::{HashMap, HashSet};
