@@ -7,6 +7,7 @@
 
 pub mod analytics;
 pub mod events;
+pub mod formats;
 pub mod ids;
 pub mod metrics;
 pub mod model;

@@ -44,6 +44,54 @@ impl WebhookStatus {
     }
 }
 
+/// The body an endpoint receives: the signed Standard Webhooks envelope, or
+/// a Slack or Discord incoming-webhook message (unsigned: their URL is the
+/// secret), built from the same envelope at each attempt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    #[default]
+    Standard,
+    Slack,
+    Discord,
+}
+
+impl WebhookFormat {
+    pub const ALL: [WebhookFormat; 3] = [
+        WebhookFormat::Standard,
+        WebhookFormat::Slack,
+        WebhookFormat::Discord,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Standard => "standard",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Discord => "discord",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+
+    /// Only the standard envelope carries signatures.
+    pub fn signed(self) -> bool {
+        self == WebhookFormat::Standard
+    }
+
+    /// The request body for a delivery whose stored payload is `envelope`.
+    pub fn render(self, envelope: &str) -> String {
+        match self {
+            WebhookFormat::Standard => envelope.to_owned(),
+            WebhookFormat::Slack => crate::formats::slack(&crate::formats::Message::of(envelope)),
+            WebhookFormat::Discord => {
+                crate::formats::discord(&crate::formats::Message::of(envelope))
+            }
+        }
+    }
+}
+
 /// A webhook endpoint as every API response shows it (never with its secret).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Webhook {
@@ -56,6 +104,9 @@ pub struct Webhook {
     /// Activity types delivered; empty means every type.
     pub events: Vec<ActivityType>,
     pub description: Option<String>,
+    /// The body it receives; `standard` unless set.
+    #[serde(default)]
+    pub format: WebhookFormat,
     pub status: WebhookStatus,
     /// Why the hub disabled the endpoint (410, too many failures).
     pub disabled_reason: Option<String>,
@@ -137,6 +188,7 @@ pub struct WebhookChange {
     /// Empty means every type.
     pub events: Vec<ActivityType>,
     pub description: Option<String>,
+    pub format: WebhookFormat,
     /// When the change was made.
     pub updated_at: DateTime<Utc>,
 }
@@ -263,6 +315,10 @@ pub struct DeliveryLog {
     pub created_at: DateTime<Utc>,
     #[serde(with = "crate::time")]
     pub updated_at: DateTime<Utc>,
+    /// The request body, in the endpoint's format (the stores return the
+    /// stored envelope; the API renders it with the endpoint's format, the
+    /// one its next attempt uses).
+    pub body: String,
     /// Oldest first.
     pub attempts: Vec<DeliveryAttempt>,
 }
@@ -361,6 +417,7 @@ mod tests {
             url: "https://example.com".into(),
             events: vec![],
             description: None,
+            format: WebhookFormat::Standard,
             status: WebhookStatus::Active,
             disabled_reason: None,
             created_at: now,

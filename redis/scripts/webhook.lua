@@ -1,6 +1,6 @@
 -- Every webhook operation that must be atomic, chosen by ARGV[1]:
 --   create  p id user max seqkey field value ...   → 'ok' | 'limit'
---   update  p id owner url events events_csv description updated → 1 | 0
+--   update  p id owner url events events_csv description updated format → 1 | 0
 --   enable  p id owner now                          → 1 | 0
 --   rotate  p id owner secret prev_expires now      → 1 | 0
 --   delete  p id owner                              → 1 | 0
@@ -31,7 +31,7 @@ if op == 'update' then
     return 0
   end
   redis.call('HSET', p .. 'wh:' .. id, 'url', ARGV[5], 'events', ARGV[6], 'events_csv', ARGV[7],
-    'description', ARGV[8], 'updated', ARGV[9])
+    'description', ARGV[8], 'updated', ARGV[9], 'format', ARGV[10])
   redis.call('HINCRBY', p .. 'wh:' .. id, 'version', 1)
   index_webhook(p, id)
   return 1

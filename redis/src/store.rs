@@ -988,7 +988,8 @@ impl Store for RedisStore {
             .arg(webhooks::events_json(&change.events))
             .arg(webhooks::events_csv(&change.events))
             .arg(change.description.clone().unwrap_or_default())
-            .arg(micros(change.updated_at));
+            .arg(micros(change.updated_at))
+            .arg(change.format.as_str());
         let done: i64 = inv
             .invoke_async(&mut self.conn())
             .await
@@ -1120,6 +1121,7 @@ impl Store for RedisStore {
                     .filter(|_| d.status == DeliveryStatus::Pending),
                 created_at: d.created_at,
                 updated_at: d.updated_at,
+                body: d.payload,
                 attempts: attempts
                     .iter()
                     .filter_map(|a| webhooks::attempt_from_json(a))

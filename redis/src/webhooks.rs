@@ -11,8 +11,8 @@ use hub_core::ids::{DeliveryId, UserId, WebhookId};
 use hub_core::model::ActivityType;
 use hub_core::store::{Leases, StoreError};
 use hub_core::webhook::{
-    Delivery, DeliveryAttempt, DeliveryStatus, SigningSecrets, Webhook, WebhookRecord,
-    WebhookStatus,
+    Delivery, DeliveryAttempt, DeliveryStatus, SigningSecrets, Webhook, WebhookFormat,
+    WebhookRecord, WebhookStatus,
 };
 use redis::aio::ConnectionManager;
 use redis::Script;
@@ -67,6 +67,10 @@ pub fn record_from_hash(fields: HashMap<String, String>) -> Option<WebhookRecord
         url: fields.get("url")?.clone(),
         events,
         description: text_field(&fields, "description"),
+        format: fields
+            .get("format")
+            .and_then(|f| WebhookFormat::parse(f))
+            .unwrap_or_default(),
         status: fields
             .get("status")
             .and_then(|s| WebhookStatus::parse(s))
@@ -96,6 +100,7 @@ pub fn webhook_fields(w: &Webhook, secret: &str) -> Vec<(&'static str, String)> 
         ("events", events_json(&w.events)),
         ("events_csv", events_csv(&w.events)),
         ("description", w.description.clone().unwrap_or_default()),
+        ("format", w.format.as_str().to_owned()),
         ("status", w.status.as_str().to_owned()),
         ("reason", w.disabled_reason.clone().unwrap_or_default()),
         ("created", w.created_at.timestamp_micros().to_string()),

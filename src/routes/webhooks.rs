@@ -16,7 +16,7 @@ use hub_core::store::Conflict;
 use hub_core::store::Page;
 use hub_core::webhook::{
     self, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus, Webhook,
-    WebhookChange, WebhookRecord, WebhookStatus, TEST_EVENT,
+    WebhookChange, WebhookFormat, WebhookRecord, WebhookStatus, TEST_EVENT,
 };
 use hub_core::{DeliveryId, StoreError, UserId, WebhookId};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -45,6 +45,10 @@ pub struct CreateWebhook {
     pub events: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
+    /// The body it receives: `standard` (signed Standard Webhooks envelope,
+    /// the default), `slack` or `discord` (an incoming-webhook message, not
+    /// signed: the URL is the secret).
+    pub format: Option<WebhookFormat>,
     /// Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise).
     pub user_id: Option<String>,
 }
@@ -59,6 +63,10 @@ pub struct ReplaceWebhook {
     pub events: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
+    /// The body it receives: `standard` (signed Standard Webhooks envelope,
+    /// the default), `slack` or `discord` (an incoming-webhook message, not
+    /// signed: the URL is the secret).
+    pub format: Option<WebhookFormat>,
 }
 
 /// `PATCH`: only the fields given change (`description: null` clears it).
@@ -72,6 +80,10 @@ pub struct PatchWebhook {
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
+    /// The body it receives: `standard` (signed Standard Webhooks envelope,
+    /// the default), `slack` or `discord` (an incoming-webhook message, not
+    /// signed: the URL is the secret).
+    pub format: Option<WebhookFormat>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
@@ -296,6 +308,7 @@ pub async fn create_webhook(
         url,
         events,
         description,
+        format: body.format.unwrap_or_default(),
         status: WebhookStatus::Active,
         disabled_reason: None,
         created_at: now,
@@ -412,6 +425,7 @@ pub async fn replace_webhook(
         url,
         events,
         description,
+        format: body.format.unwrap_or_default(),
         updated_at: hub_core::time::now(),
     };
     save_change(&state, &owner, &id, change).await
@@ -454,6 +468,7 @@ pub async fn patch_webhook(
         url,
         events,
         description,
+        format: body.format.unwrap_or(current.format),
         updated_at: hub_core::time::now(),
     };
     save_change(&state, &owner, &id, change).await
@@ -678,8 +693,11 @@ pub async fn list_deliveries(
     let limit = page_limit(q.limit)?;
     let owner = target_user(&state, &caller, q.user_id).await?;
     let id = webhook_id(&id);
-    owned(&state, &owner, &id).await?;
-    let Page { items, next_cursor } = state
+    let format = owned(&state, &owner, &id).await?.format;
+    let Page {
+        mut items,
+        next_cursor,
+    } = state
         .store
         .list_deliveries(
             &owner,
@@ -691,6 +709,9 @@ pub async fn list_deliveries(
             },
         )
         .await?;
+    for item in &mut items {
+        item.body = format.render(&item.body);
+    }
     Ok(HttpResponse::Ok().json(DeliveryPage { items, next_cursor }))
 }
 

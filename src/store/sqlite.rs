@@ -29,7 +29,8 @@ use hub_core::store::{
 };
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
-    EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookRecord, WebhookStatus,
+    EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookFormat, WebhookRecord,
+    WebhookStatus,
 };
 use hub_core::EventSink;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, ToSql};
@@ -208,6 +209,10 @@ CREATE TABLE portal_grants (
     read_only  INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#,
+    // The body an endpoint receives: standard, slack or discord.
+    r#"
+ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'standard';
 "#,
 ];
 
@@ -687,7 +692,7 @@ fn activity_by_seq(
 const WEBHOOK_COLUMNS: &str =
     "id, user_id, url, events, description, status, disabled_reason, created_at, updated_at, \
      last_delivery_at, last_status_code, consecutive_failures, version, \
-     secret, previous_secret, previous_secret_expires_at";
+     secret, previous_secret, previous_secret_expires_at, format";
 
 fn events_to_text(events: &[ActivityType]) -> String {
     // A list of plain enum values always serialises.
@@ -708,6 +713,8 @@ fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
             url: row.get(2)?,
             events: events_from_text(&events),
             description: row.get(4)?,
+            // Only `WebhookFormat::as_str` values are ever written.
+            format: WebhookFormat::parse(&row.get::<_, String>(16)?).unwrap_or_default(),
             // Only `WebhookStatus::as_str` values are ever written.
             status: WebhookStatus::parse(&status).unwrap_or(WebhookStatus::Disabled),
             disabled_reason: row.get(6)?,
@@ -1515,8 +1522,8 @@ impl Store for SqliteStore {
             }
             conn.prepare_cached(
                 "INSERT INTO webhooks (id, user_id, url, events, description, status, \
-                 disabled_reason, created_at, updated_at, consecutive_failures, version, secret) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 disabled_reason, created_at, updated_at, consecutive_failures, version, secret, \
+                 format) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .map_err(internal)?
             .execute(params![
@@ -1531,7 +1538,8 @@ impl Store for SqliteStore {
                 micros(webhook.updated_at),
                 webhook.consecutive_failures,
                 webhook.version,
-                secret
+                secret,
+                webhook.format.as_str()
             ])
             .map_err(internal)?;
             Ok(())
@@ -1574,7 +1582,7 @@ impl Store for SqliteStore {
             let updated = conn
                 .prepare_cached(
                     "UPDATE webhooks SET url = ?1, events = ?2, description = ?3, updated_at = ?4, \
-                     version = version + 1 WHERE id = ?5 AND user_id = ?6",
+                     format = ?7, version = version + 1 WHERE id = ?5 AND user_id = ?6",
                 )
                 .map_err(internal)?
                 .execute(params![
@@ -1583,7 +1591,8 @@ impl Store for SqliteStore {
                     change.description,
                     micros(change.updated_at),
                     id.as_str(),
-                    owner.as_str()
+                    owner.as_str(),
+                    change.format.as_str()
                 ])
                 .map_err(internal)?;
             if updated == 0 {
@@ -1703,7 +1712,8 @@ impl Store for SqliteStore {
                 });
             }
             let mut sql = "SELECT seq, id, event_type, status, attempts, next_attempt_at, \
-                           created_at, updated_at FROM webhook_deliveries WHERE webhook_id = ?"
+                           created_at, updated_at, payload FROM webhook_deliveries \
+                           WHERE webhook_id = ?"
                 .to_owned();
             let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(webhook.0.clone())];
             if let Some(status) = query.status {
@@ -1732,6 +1742,7 @@ impl Store for SqliteStore {
                             next_attempt_at: r.get::<_, Option<i64>>(5)?.map(from_micros),
                             created_at: from_micros(r.get(6)?),
                             updated_at: from_micros(r.get(7)?),
+                            body: r.get(8)?,
                             attempts: Vec::new(),
                         },
                     ))
@@ -2150,6 +2161,7 @@ mod tests {
             url: "https://hooks.example.com/in".into(),
             events,
             description: None,
+            format: WebhookFormat::Standard,
             status: WebhookStatus::Active,
             disabled_reason: None,
             created_at: now,

@@ -1430,7 +1430,215 @@ async fn pending_deliveries_survive_kill_9_of_the_real_binary() {
     }
 }
 
+/// Checks bodies with `incoming_webhooks.py`: schemas of Slack's and
+/// Discord's incoming-webhook formats written from their documentation.
+fn check_incoming_formats(slack: &[Value], discord: &[Value]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/incoming_webhooks.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the format checker (.ci/run installs jsonschema)");
+    use std::io::Write;
+    let input = json!({"slack": slack, "discord": discord}).to_string();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{} valid", slack.len() + discord.len())),
+        "{stdout}"
+    );
+}
+
+async fn slack_and_discord_formats_send_their_own_bodies_unsigned(backend: Backend) {
+    let app = spawn_with(backend, fast).await;
+    let receiver = Receiver::start().await;
+    let (_, token, _) = app.user("wh-formats@example.com").await;
+    let mut ids = Vec::new();
+    for format in ["slack", "discord"] {
+        let (status, body) = app
+            .post(
+                "/api/webhooks",
+                Some(&token),
+                &json!({"url": receiver.url(&format!("/{format}")), "format": format}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["format"], format);
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // A bad format is refused and creates nothing.
+    let (status, err) = app
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            &json!({"url": receiver.url("/x"), "format": "teams"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let (_, list) = app.get("/api/webhooks", Some(&token)).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    let activity = app
+        .post(
+            "/api/activities",
+            Some(&token),
+            &json!({
+                "type": "meeting_booked",
+                "title": "Call with <Acme> & co",
+                "message": "Tuesday 10:00",
+                "link": "https://crm.example.com/meetings/1",
+            }),
+        )
+        .await
+        .1;
+    let (_, plain) = app
+        .post(
+            "/api/activities",
+            Some(&token),
+            &json!({"type": "notification", "title": "No link here"}),
+        )
+        .await;
+    let got = receiver.wait_for(4).await;
+    let at = |path: &str| -> Vec<&Captured> { got.iter().filter(|c| c.path == path).collect() };
+    let (slack, discord) = (at("/slack"), at("/discord"));
+    assert_eq!((slack.len(), discord.len()), (2, 2));
+    for c in got.iter() {
+        // Not signed (the URL is the secret), but deduplicable.
+        assert!(
+            !c.headers.contains_key("webhook-signature"),
+            "{:?}",
+            c.headers
+        );
+        assert!(!c.headers.contains_key("x-webhook-signature"));
+        assert!(
+            c.header("webhook-id").starts_with("msg_"),
+            "{:?}",
+            c.headers
+        );
+        assert_eq!(c.header("content-type"), "application/json");
+    }
+    let slack_bodies: Vec<Value> = slack.iter().map(|c| c.json()).collect();
+    let discord_bodies: Vec<Value> = discord.iter().map(|c| c.json()).collect();
+    check_incoming_formats(&slack_bodies, &discord_bodies);
+
+    let meeting = |bodies: &[Value], field: &str| -> Value {
+        bodies
+            .iter()
+            .find(|b| b[field].as_str().is_some_and(|t| t.contains("Acme")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no meeting body in {bodies:?}"))
+    };
+    let s = meeting(&slack_bodies, "text");
+    assert_eq!(s["text"], "Call with &lt;Acme&gt; &amp; co");
+    assert_eq!(
+        s["blocks"][1]["elements"][0]["url"],
+        "https://crm.example.com/meetings/1"
+    );
+    assert!(s["blocks"][2]["elements"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("meeting_booked · "));
+    let d = meeting(&discord_bodies, "content");
+    assert_eq!(d["embeds"][0]["title"], "Call with <Acme> & co");
+    assert_eq!(d["embeds"][0]["description"], "Tuesday 10:00");
+    assert_eq!(d["embeds"][0]["timestamp"], activity["created_at"]);
+    let no_link = slack_bodies
+        .iter()
+        .find(|b| b["text"] == "No link here")
+        .unwrap();
+    assert_eq!(no_link["blocks"].as_array().unwrap().len(), 2, "{no_link}");
+    assert!(plain["id"].is_string());
+
+    // The log shows the very bodies that were sent.
+    for (id, sent) in ids.iter().zip([&slack, &discord]) {
+        let log = wait_for_log(&app, &token, id, "both delivered", |log| {
+            log["items"].as_array().unwrap().len() == 2
+                && log["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|d| d["status"] == "succeeded")
+        })
+        .await;
+        for item in log["items"].as_array().unwrap() {
+            let body = item["body"].as_str().unwrap();
+            assert!(
+                sent.iter().any(|c| c.body == body.as_bytes()),
+                "logged body was not sent: {body}"
+            );
+        }
+    }
+
+    // The test event too, and a format change applies to the next delivery.
+    let (status, attempt) = app
+        .post(
+            &format!("/api/webhooks/{}/test", ids[0]),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{attempt}");
+    let (status, patched) = app
+        .send_json(
+            "PATCH",
+            &format!("/api/webhooks/{}", ids[0]),
+            Some(&token),
+            &json!({"format": "standard"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["format"], "standard");
+    app.post(
+        "/api/activities",
+        Some(&token),
+        &json!({"type": "outreach_sent", "title": "Signed again"}),
+    )
+    .await;
+    let got = receiver.wait_for(7).await;
+    let test = got
+        .iter()
+        .find(|c| c.path == "/slack" && c.json()["text"] == "Test delivery from AI Clone Hub")
+        .expect("the test event in Slack's format");
+    check_incoming_formats(&[test.json()], &[]);
+    let signed = got
+        .iter()
+        .find(|c| c.path == "/slack" && c.json()["type"] == "outreach_sent")
+        .expect("a standard delivery after the change");
+    assert!(signed.header("webhook-signature").starts_with("v1,"));
+}
+
+async fn a_slack_url_aimed_at_a_private_address_is_refused(backend: Backend) {
+    let app = spawn(backend).await;
+    let (_, token, _) = app.user("wh-slack-ssrf@example.com").await;
+    let (status, err) = app
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            &json!({"url": "http://10.0.0.5/services/T000/B000/XXXX", "format": "slack"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert_eq!(err["code"], "target_not_allowed");
+    let (_, list) = app.get("/api/webhooks", Some(&token)).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+}
+
 both_modes!(
+    slack_and_discord_formats_send_their_own_bodies_unsigned,
+    a_slack_url_aimed_at_a_private_address_is_refused,
     crud_isolation_and_validation,
     deliveries_carry_the_envelope_and_standard_webhooks_headers,
     the_official_standardwebhooks_verifier_accepts_every_request,

@@ -18,12 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use bytes::Bytes;
 use chrono::Utc;
 use hub_core::model::{ActivityType, NewActivity};
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryStatus, EndpointUpdate, SigningSecrets,
-    WebhookRecord,
+    WebhookFormat, WebhookRecord,
 };
 use hub_core::{DeliveryId, StoreError, UserId, WebhookId};
 use tracing::{debug, error, info, warn};
@@ -97,6 +96,8 @@ struct Target {
     url: Url,
     /// Current and (during a rotation) previous secret.
     secrets: SigningSecrets,
+    /// The body the endpoint receives.
+    format: WebhookFormat,
     /// Version of the configuration in force.
     version: i64,
 }
@@ -149,13 +150,14 @@ impl WebhookEndpoint {
         generation: u64,
         overflow: Arc<AtomicBool>,
     ) -> Result<Self, String> {
-        let url = ssrf::parse_url(&record.webhook.url).map_err(|e| e.to_string())?;
+        let url = ssrf::parse_stored(&record.webhook.url).map_err(|e| e.to_string())?;
         Ok(Self {
             id: record.webhook.id.clone(),
             owner: record.webhook.user_id.clone(),
             target: Target {
                 url,
                 secrets: record.secrets,
+                format: record.webhook.format,
                 version: record.webhook.version,
             },
             client: send::client(deps.tls.clone(), &deps.config),
@@ -275,12 +277,12 @@ impl WebhookEndpoint {
     fn start_attempt(&mut self, delivery: Delivery, ctx: &mut Context<Self>) {
         self.in_flight += 1;
         self.slots.insert(delivery.id.clone(), Slot::InFlight);
-        let attempt = Attempt {
-            url: self.target.url.clone(),
-            msg_id: delivery.id.0.clone(),
-            body: Bytes::from(delivery.payload.clone()),
-            keys: self.signing_keys(),
-        };
+        let attempt = Attempt::new(
+            self.target.url.clone(),
+            &delivery,
+            self.target.format,
+            self.signing_keys(),
+        );
         let sending = send::send(self.client.clone(), attempt, self.deps.config.clone());
         ctx.spawn(
             sending
@@ -577,11 +579,12 @@ impl Handler<Reconfigure> for WebhookEndpoint {
         if record.webhook.version < self.target.version {
             return;
         }
-        match ssrf::parse_url(&record.webhook.url) {
+        match ssrf::parse_stored(&record.webhook.url) {
             Ok(url) => {
                 self.target = Target {
                     url,
                     secrets: record.secrets,
+                    format: record.webhook.format,
                     version: record.webhook.version,
                 }
             }
@@ -622,6 +625,7 @@ impl Handler<SendTest> for WebhookEndpoint {
         let probe = probe(
             self.client.clone(),
             self.target.url.clone(),
+            self.target.format,
             self.signing_keys(),
             msg.0,
             self.deps.clone(),
@@ -671,22 +675,14 @@ impl Handler<Stop> for WebhookEndpoint {
 pub async fn probe(
     client: awc::Client,
     url: Url,
+    format: WebhookFormat,
     keys: Vec<Vec<u8>>,
     mut delivery: Delivery,
     deps: Arc<WebhookDeps>,
     reset_on_success: bool,
 ) -> Result<(DeliveryAttempt, bool), StoreError> {
-    let result = send::send(
-        client,
-        Attempt {
-            url,
-            msg_id: delivery.id.0.clone(),
-            body: Bytes::from(delivery.payload.clone()),
-            keys,
-        },
-        deps.config.clone(),
-    )
-    .await;
+    let attempt = Attempt::new(url, &delivery, format, keys);
+    let result = send::send(client, attempt, deps.config.clone()).await;
     let success = result.verdict() == Verdict::Success;
     let attempt = DeliveryAttempt {
         attempt: 1,

@@ -477,7 +477,7 @@ impl Handler<TestWebhook> for WebhookRegistry {
             .get_or_insert_with(|| send::client(deps.tls.clone(), &deps.config))
             .clone();
         Box::pin(async move {
-            let url = ssrf::parse_url(&msg.record.webhook.url)
+            let url = ssrf::parse_stored(&msg.record.webhook.url)
                 .map_err(|e| StoreError::Internal(format!("stored webhook URL: {e}")))?;
             let keys = msg
                 .record
@@ -486,7 +486,8 @@ impl Handler<TestWebhook> for WebhookRegistry {
                 .into_iter()
                 .filter_map(|s| super::signing::decode_secret(s).ok())
                 .collect();
-            endpoint::probe(client, url, keys, msg.delivery, deps, false)
+            let format = msg.record.webhook.format;
+            endpoint::probe(client, url, format, keys, msg.delivery, deps, false)
                 .await
                 .map(|(attempt, _)| attempt)
         })

@@ -14,6 +14,7 @@ use awc::error::{ConnectError, SendRequestError};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use hub_core::webhook::{Delivery, WebhookFormat};
 use rand::Rng;
 use url::Url;
 
@@ -129,15 +130,32 @@ impl AttemptResult {
     }
 }
 
-/// One signed request.
+/// One request: a delivery in its endpoint's format.
 pub struct Attempt {
     pub url: Url,
     /// The delivery id: the `webhook-id` header.
     pub msg_id: String,
     /// The exact body; the signatures cover these bytes.
     pub body: Bytes,
-    /// Keys that sign, newest first (two during a secret rotation).
+    /// Keys that sign, newest first (two during a secret rotation); none
+    /// for the unsigned formats (Slack, Discord).
     pub keys: Vec<Vec<u8>>,
+    /// Whether the Standard Webhooks signature headers go with it.
+    pub signed: bool,
+}
+
+impl Attempt {
+    /// `delivery`'s stored envelope, rendered in `format`, to `url`.
+    pub fn new(url: Url, delivery: &Delivery, format: WebhookFormat, keys: Vec<Vec<u8>>) -> Self {
+        let signed = format.signed();
+        Attempt {
+            url,
+            msg_id: delivery.id.0.clone(),
+            body: Bytes::from(format.render(&delivery.payload)),
+            keys: if signed { keys } else { Vec::new() },
+            signed,
+        }
+    }
 }
 
 /// Sends one attempt and reports what happened; never fails.
@@ -154,20 +172,24 @@ pub async fn send(
             .await
             .map_err(|e| e.to_string())?;
         let timestamp = Utc::now().timestamp();
-        let signature =
-            signing::signature_header(&attempt.keys, &attempt.msg_id, timestamp, &attempt.body);
-        let legacy = attempt
-            .keys
-            .first()
-            .map(|key| signing::legacy_signature(key, &attempt.body))
-            .unwrap_or_default();
-        client
+        let mut request = client
             .post(attempt.url.as_str())
             .address(address)
             .insert_header(("webhook-id", attempt.msg_id.as_str()))
-            .insert_header(("webhook-timestamp", timestamp.to_string()))
-            .insert_header(("webhook-signature", signature))
-            .insert_header(("x-webhook-signature", legacy))
+            .insert_header(("webhook-timestamp", timestamp.to_string()));
+        if attempt.signed {
+            let signature =
+                signing::signature_header(&attempt.keys, &attempt.msg_id, timestamp, &attempt.body);
+            let legacy = attempt
+                .keys
+                .first()
+                .map(|key| signing::legacy_signature(key, &attempt.body))
+                .unwrap_or_default();
+            request = request
+                .insert_header(("webhook-signature", signature))
+                .insert_header(("x-webhook-signature", legacy));
+        }
+        request
             .insert_header((header::CONTENT_TYPE, "application/json"))
             .insert_header((header::USER_AGENT, config.user_agent.as_str()))
             .send_body(attempt.body.clone())

@@ -334,6 +334,20 @@ pub fn parse_url(text: &str) -> Result<Url, UrlError> {
     Ok(url)
 }
 
+/// A stored webhook URL, as the hub saved it: it passed [`parse_url`] when
+/// it was created or changed, so only what an attempt needs is checked again
+/// (a URL stored before a tighter form still delivers).
+pub fn parse_stored(text: &str) -> Result<Url, UrlError> {
+    let url =
+        Url::parse(text).map_err(|e| UrlError::Invalid(format!("is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(UrlError::Invalid(
+            "must be an http(s) URL with a host".into(),
+        ));
+    }
+    Ok(url)
+}
+
 /// The first non-public address among `addresses`, with its class.
 fn first_blocked(addresses: &[IpAddr], policy: &TargetPolicy) -> Option<(IpAddr, AddressClass)> {
     addresses

@@ -299,6 +299,58 @@ describe("webhooks in the dashboard", () => {
     expect(list.items.map((w) => w.url)).toEqual([`${receiver.url}/hooks/crm`]);
     expect(await page.locator("[data-webhook-id]").count()).toBe(1);
   });
+
+  test("a Slack endpoint gets a Slack message, and its log shows the body sent", async () => {
+    receiver.status = 200;
+    receiver.reply = "ok";
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await page.getByLabel("Endpoint URL").fill(`${receiver.url}/services/slack`);
+    await page.getByLabel("Format").selectOption("slack");
+    await expect
+      .poll(() => page.locator(".field-hint", { hasText: "Slack message" }).count())
+      .toBe(1);
+    await screenshots(page, "webhooks-12-create-slack");
+    await expectAccessible(page, "webhooks, create a Slack endpoint");
+    await page.getByRole("button", { name: "Create endpoint" }).click();
+    await page.getByText("which are not signed").waitFor();
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("heading", { name: `${receiver.url}/services/slack`, level: 2 }).waitFor();
+    expect(await page.getByTestId("unsigned-note").textContent()).toContain("unsigned");
+
+    await hub.publish(userId, {
+      type: "meeting_booked",
+      title: "Demo with Initech",
+      link: "https://crm.example.com/meetings/9",
+    });
+    const arrived = await eventually("the Slack message at the receiver", () =>
+      receiver.requests.find((r) => r.path === "/services/slack"),
+    );
+    const message = JSON.parse(arrived.body) as {
+      text: string;
+      blocks: { elements?: { url?: string }[] }[];
+    };
+    expect(message.text).toBe("Demo with Initech");
+    expect(message.blocks[1]?.elements?.[0]?.url).toBe("https://crm.example.com/meetings/9");
+    expect(arrived.headers["webhook-signature"]).toBeUndefined();
+    const row = deliveryRow(String(arrived.headers["webhook-id"]));
+    await expect.poll(() => row.getAttribute("data-status")).toBe("succeeded");
+
+    // The log read again from the hub shows the exact body sent.
+    await page.getByRole("button", { name: "← All endpoints" }).click();
+    await page
+      .getByRole("button", { name: `Open ${receiver.url.slice(7)}/services/slack` })
+      .click();
+    await row.getByRole("button", { name: "Show attempts" }).click();
+    await row.getByText("Body sent").click();
+    const body = row.getByTestId("delivery-body");
+    await expect.poll(() => body.textContent()).toBe(arrived.body);
+    await screenshots(page, "webhooks-13-slack-body");
+    await expectAccessible(page, "webhooks, a Slack delivery's body");
+    await page.getByRole("button", { name: "← All endpoints" }).click();
+    await page.locator("[data-webhook-id]", { hasText: "services/slack" }).waitFor();
+    const listed = page.locator("[data-webhook-id]", { hasText: "services/slack" });
+    expect(await listed.textContent()).toContain("slack");
+  });
 });
 
 describe("webhooks on a hub that refuses private targets", () => {

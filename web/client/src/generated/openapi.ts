@@ -668,6 +668,7 @@ export interface components {
             description?: string | null;
             /** @description Activity types to deliver; empty or absent means every type. */
             events?: components["schemas"]["ActivityType"][];
+            format?: null | components["schemas"]["WebhookFormat"];
             /**
              * @description An http(s) URL on the public internet. Its form is the `pattern`; one
              *     of that form aimed at a loopback, private or otherwise non-public
@@ -729,6 +730,12 @@ export interface components {
             attempt_count: number;
             /** @description Oldest first. */
             attempts: components["schemas"]["DeliveryAttempt"][];
+            /**
+             * @description The request body, in the endpoint's format (the stores return the
+             *     stored envelope; the API renders it with the endpoint's format, the
+             *     one its next attempt uses).
+             */
+            body: string;
             /** Format: date-time */
             created_at: string;
             event_type: string;
@@ -950,6 +957,7 @@ export interface components {
         PatchWebhook: {
             description?: string | null;
             events?: components["schemas"]["ActivityType"][] | null;
+            format?: null | components["schemas"]["WebhookFormat"];
             url?: string | null;
         };
         PortalLink: {
@@ -993,6 +1001,7 @@ export interface components {
         ReplaceWebhook: {
             description?: string | null;
             events?: components["schemas"]["ActivityType"][];
+            format?: null | components["schemas"]["WebhookFormat"];
             url: string;
         };
         RetryQueued: {
@@ -1128,6 +1137,8 @@ export interface components {
             disabled_reason?: string | null;
             /** @description Activity types delivered; empty means every type. */
             events: components["schemas"]["ActivityType"][];
+            /** @description The body it receives; `standard` unless set. */
+            format?: components["schemas"]["WebhookFormat"];
             /** @example wh_0193c1d2e3f4 */
             id: string;
             /**
@@ -1147,6 +1158,13 @@ export interface components {
             url: string;
             user_id: string;
         };
+        /**
+         * @description The body an endpoint receives: the signed Standard Webhooks envelope, or
+         *     a Slack or Discord incoming-webhook message (unsigned: their URL is the
+         *     secret), built from the same envelope at each attempt.
+         * @enum {string}
+         */
+        WebhookFormat: "standard" | "slack" | "discord";
         WebhookList: {
             items: components["schemas"]["Webhook"][];
             /** @description Always null: a user's webhooks fit in one page. */

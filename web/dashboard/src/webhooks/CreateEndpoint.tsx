@@ -4,7 +4,7 @@ import { useHubApi } from "@aiclone/hub-client/react";
 import { toProblem, type FieldProblem } from "../hub/errors";
 import { ACTIVITY_TYPES, activityLabel } from "../lib/activityTypes";
 import { CopyButton } from "./CopyButton";
-import { fieldMessage } from "./model";
+import { FORMAT_CHOICES, fieldMessage, webhookFormat, type WebhookFormat } from "./model";
 
 export interface CreateEndpointProps {
   onCreated(webhook: Webhook): void;
@@ -24,6 +24,7 @@ export function CreateEndpoint({ onCreated, onDone, onCancel }: CreateEndpointPr
   const [url, setUrl] = useState("");
   const [description, setDescription] = useState("");
   const [events, setEvents] = useState<string[]>([]);
+  const [format, setFormat] = useState<WebhookFormat>("standard");
   const [busy, setBusy] = useState(false);
   const [fields, setFields] = useState<FieldProblem[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -40,6 +41,7 @@ export function CreateEndpoint({ onCreated, onDone, onCancel }: CreateEndpointPr
         url: url.trim(),
         events: events as (typeof ACTIVITY_TYPES)[number][],
         ...(description.trim() ? { description: description.trim() } : {}),
+        format,
       });
       setCreated(webhook);
       onCreated(webhook);
@@ -57,11 +59,20 @@ export function CreateEndpoint({ onCreated, onDone, onCancel }: CreateEndpointPr
     return (
       <section className="card wh-panel" aria-labelledby="created-title">
         <h2 id="created-title">Endpoint created</h2>
-        <p>
-          Deliveries to <span className="wh-url">{created.url}</span> are signed with this secret.
-          Copy it into your receiver now: it is not shown again here, though you can reveal it later
-          from the endpoint.
-        </p>
+        {webhookFormat(created) === "standard" ? (
+          <p>
+            Deliveries to <span className="wh-url">{created.url}</span> are signed with this secret.
+            Copy it into your receiver now: it is not shown again here, though you can reveal it
+            later from the endpoint.
+          </p>
+        ) : (
+          <p>
+            Deliveries to <span className="wh-url">{created.url}</span> are{" "}
+            {webhookFormat(created) === "slack" ? "Slack" : "Discord"} messages, which are not
+            signed: keep the URL private. The secret below signs only if you switch the endpoint to
+            the standard format.
+          </p>
+        )}
         <div className="secret-row">
           <code className="secret" data-testid="created-secret">
             {created.secret}
@@ -138,11 +149,21 @@ export function CreateEndpoint({ onCreated, onDone, onCancel }: CreateEndpointPr
         </div>
         <div className="field">
           <label htmlFor={ids.format}>Format</label>
-          <select id={ids.format} className="select" value="standard" onChange={() => {}}>
-            <option value="standard">Standard Webhooks (signed JSON)</option>
+          <select
+            id={ids.format}
+            className="select"
+            value={format}
+            onChange={(e) => setFormat(e.target.value as WebhookFormat)}
+            aria-describedby={`${ids.format}-hint`}
+          >
+            {FORMAT_CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
           </select>
-          <span className="field-hint">
-            The signed JSON body of the Standard Webhooks specification.
+          <span className="field-hint" id={`${ids.format}-hint`}>
+            {FORMAT_CHOICES.find((c) => c.value === format)?.hint}
           </span>
         </div>
         <fieldset

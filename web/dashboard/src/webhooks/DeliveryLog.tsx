@@ -198,11 +198,21 @@ function DeliveryRow({
           {error}
         </p>
       ) : null}
-      <ol className="dl-attempts" id={attemptsId} hidden={!open} aria-label="Attempts">
-        {delivery.attempts.map((a) => (
-          <AttemptItem key={a.attempt} attempt={a} />
-        ))}
-      </ol>
+      <div id={attemptsId} hidden={!open}>
+        <ol className="dl-attempts" aria-label="Attempts">
+          {delivery.attempts.map((a) => (
+            <AttemptItem key={a.attempt} attempt={a} />
+          ))}
+        </ol>
+        {delivery.body ? (
+          <details className="dl-body">
+            <summary>Body sent</summary>
+            <pre tabIndex={0} data-testid="delivery-body">
+              {delivery.body}
+            </pre>
+          </details>
+        ) : null}
+      </div>
     </li>
   );
 }

@@ -195,7 +195,7 @@ export function EndpointDetail(props: EndpointDetailProps) {
         </div>
       </dl>
 
-      <SecretPanel webhookId={webhook.id} readOnly={readOnly} />
+      <SecretPanel webhookId={webhook.id} readOnly={readOnly} signed={format === "standard"} />
       <DeliveryLogView
         webhookId={webhook.id}
         log={log}

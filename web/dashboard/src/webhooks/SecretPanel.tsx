@@ -15,7 +15,16 @@ interface Revealed {
  * click, rotated with the overlap explained. Read-only portal sessions may
  * not read it, so they only see that it exists.
  */
-export function SecretPanel({ webhookId, readOnly }: { webhookId: string; readOnly: boolean }) {
+export function SecretPanel({
+  webhookId,
+  readOnly,
+  signed,
+}: {
+  webhookId: string;
+  readOnly: boolean;
+  /** False for the Slack and Discord formats, whose deliveries carry no signature. */
+  signed: boolean;
+}) {
   const api = useHubApi();
   const [revealed, setRevealed] = useState<Revealed | null>(null);
   const [busy, setBusy] = useState<"" | "reveal" | "rotate">("");
@@ -57,10 +66,18 @@ export function SecretPanel({ webhookId, readOnly }: { webhookId: string; readOn
   return (
     <section className="wh-section" aria-labelledby={`secret-${webhookId}`}>
       <h3 id={`secret-${webhookId}`}>Signing secret</h3>
-      <p className="muted wh-help">
-        Receivers verify the <code>webhook-signature</code> header of each delivery with this secret
-        (Standard Webhooks).
-      </p>
+      {signed ? (
+        <p className="muted wh-help">
+          Receivers verify the <code>webhook-signature</code> header of each delivery with this
+          secret (Standard Webhooks).
+        </p>
+      ) : (
+        <p className="muted wh-help" data-testid="unsigned-note">
+          This endpoint&apos;s format sends unsigned messages (Slack and Discord do not check
+          signatures, so keep the URL private). The secret signs deliveries only in the standard
+          format.
+        </p>
+      )}
       {readOnly ? (
         <p className="muted wh-help">This link is read-only, so the secret is not shown.</p>
       ) : (

@@ -28,17 +28,37 @@ export const DELIVERY_STATUS_WORDS: Record<DeliveryStatus, string> = {
   failed: "Failed",
 };
 
-/** The body format of an endpoint; every endpoint is `standard` until others exist. */
-export function webhookFormat(webhook: Webhook): string {
-  const format = (webhook as Webhook & { format?: string | null }).format;
-  return format ?? "standard";
+export type WebhookFormat = NonNullable<Webhook["format"]>;
+
+/** The body format of an endpoint (`standard` when the hub does not say). */
+export function webhookFormat(webhook: Webhook): WebhookFormat {
+  return webhook.format ?? "standard";
 }
 
-export const FORMAT_WORDS: Record<string, string> = {
+export const FORMAT_WORDS: Record<WebhookFormat, string> = {
   standard: "Standard Webhooks",
   slack: "Slack",
   discord: "Discord",
 };
+
+/** The choices of the format picker, each with what the receiver gets. */
+export const FORMAT_CHOICES: { value: WebhookFormat; label: string; hint: string }[] = [
+  {
+    value: "standard",
+    label: "Standard Webhooks (signed JSON)",
+    hint: "The signed JSON body of the Standard Webhooks specification, for your own receiver.",
+  },
+  {
+    value: "slack",
+    label: "Slack incoming webhook",
+    hint: "A Slack message (title, message, an Open button for links, type and time). Paste the Slack webhook URL; Slack does not check signatures, so the URL is the secret.",
+  },
+  {
+    value: "discord",
+    label: "Discord webhook",
+    hint: "A Discord message with one embed. Paste the Discord webhook URL; Discord does not check signatures, so the URL is the secret.",
+  },
+];
 
 /** Adds (or replaces, by attempt number) one attempt, keeping them oldest first. */
 function withAttempt(
@@ -76,6 +96,8 @@ export function mergeDelivery(
       next_attempt_at: frame.attempt.next_attempt_at ?? null,
       created_at: frame.attempt.attempted_at,
       updated_at: frame.attempt.attempted_at,
+      // The frame does not carry the body; a reload of the log shows it.
+      body: "",
       attempts: [frame.attempt],
     };
     return [row, ...log];
