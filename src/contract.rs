@@ -31,6 +31,9 @@ const OPERATION_CODES: &[(&str, &[ErrorCode])] = {
         ("refresh", &[InvalidToken, RefreshTokenReused]),
         ("logout", &[InvalidToken]),
         ("me", &[UserTokenRequired, UserNotFound]),
+        ("create_token", &[UserTokenRequired, TokenLimit]),
+        ("list_tokens", &[UserTokenRequired]),
+        ("revoke_token", &[UserTokenRequired, TokenNotFound]),
         (
             "create_activity",
             &[ServiceKeyRequired, IdempotencyKeyReused],
@@ -55,6 +58,12 @@ const OPERATION_CODES: &[(&str, &[ErrorCode])] = {
             ],
         ),
         ("create_webhook", &[WebhookLimit, TargetNotAllowed]),
+        (
+            "subscribe",
+            &[UserTokenRequired, WebhookLimit, TargetNotAllowed],
+        ),
+        ("unsubscribe", &[UserTokenRequired, WebhookNotFound]),
+        ("sample", &[UserTokenRequired]),
         ("create_session", &[ServiceKeyRequired, UserNotFound]),
         ("exchange", &[InvalidPortalToken]),
         ("list_webhooks", &[]),
@@ -73,7 +82,12 @@ const OPERATION_CODES: &[(&str, &[ErrorCode])] = {
         ),
         (
             "connect",
-            &[OriginNotAllowed, WebsocketHandshakeFailed, ValidationFailed],
+            &[
+                OriginNotAllowed,
+                WebsocketHandshakeFailed,
+                ValidationFailed,
+                InsufficientScope,
+            ],
         ),
         ("status", &[]),
         ("health", &[]),
@@ -208,8 +222,13 @@ fn constrain_export_types(doc: &mut Value) {
 /// checks (built at run time, so it is written here rather than in an
 /// attribute).
 fn constrain_webhook_urls(doc: &mut Value) {
-    for name in ["CreateWebhook", "ReplaceWebhook", "PatchWebhook"] {
-        let url = &mut doc["components"]["schemas"][name]["properties"]["url"];
+    for (name, field) in [
+        ("CreateWebhook", "url"),
+        ("ReplaceWebhook", "url"),
+        ("PatchWebhook", "url"),
+        ("Subscribe", "target_url"),
+    ] {
+        let url = &mut doc["components"]["schemas"][name]["properties"][field];
         if let Some(url) = url.as_object_mut() {
             url.insert("pattern".into(), Value::from(ssrf::URL_PATTERN.as_str()));
             url.insert("maxLength".into(), Value::from(ssrf::MAX_URL_LEN));
@@ -275,6 +294,8 @@ fn shared_codes(f: &Facts<'_>) -> Vec<ErrorCode> {
         } else if f.method != "get" || f.path.ends_with("/secret") {
             codes.push(PortalReadOnly);
         }
+        // A personal access token is a bearer token too, within its scopes.
+        codes.push(InsufficientScope);
     }
     if f.names_user {
         if f.users_may_call() {

@@ -80,6 +80,8 @@ error_codes! {
     RefreshTokenReused = (UNAUTHORIZED, "refresh_token_reused"),
     /// A user token named another user.
     Forbidden = (FORBIDDEN, "forbidden"),
+    /// A personal access token without the scope this route needs.
+    InsufficientScope = (FORBIDDEN, "insufficient_scope"),
     /// A service key acts for a user it names: `user_id` is missing.
     UserIdRequired = (FORBIDDEN, "user_id_required"),
     /// The webhook URL aims at an address webhooks may not reach (loopback,
@@ -105,6 +107,8 @@ error_codes! {
     TaskNotFound = (NOT_FOUND, "task_not_found"),
     /// No such webhook of the caller's.
     WebhookNotFound = (NOT_FOUND, "webhook_not_found"),
+    /// No such personal access token of the caller's.
+    TokenNotFound = (NOT_FOUND, "token_not_found"),
     /// No such delivery of this webhook.
     DeliveryNotFound = (NOT_FOUND, "delivery_not_found"),
     /// The path exists but not with this method (see `Allow`).
@@ -121,6 +125,8 @@ error_codes! {
     TaskChanged = (CONFLICT, "task_changed"),
     /// The user has the maximum number of webhooks.
     WebhookLimit = (CONFLICT, "webhook_limit"),
+    /// The user has the maximum number of personal access tokens.
+    TokenLimit = (CONFLICT, "token_limit"),
     /// The webhook is disabled; enable it first.
     WebhookDisabled = (CONFLICT, "webhook_disabled"),
     /// The body is larger than the limit.
@@ -332,6 +338,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::WebhookLimit) => ApiError::new(
                 ErrorCode::WebhookLimit,
                 "The user has the maximum number of webhooks; delete one first.",
+            ),
+            StoreError::Conflict(Conflict::TokenLimit) => ApiError::new(
+                ErrorCode::TokenLimit,
+                "The user has the maximum number of personal access tokens; revoke one first.",
             ),
             err @ StoreError::Unavailable(_) => ApiError::store_unavailable(err),
             err @ StoreError::Internal(_) => ApiError::internal(err),

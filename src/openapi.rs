@@ -23,6 +23,9 @@ use crate::routes;
         routes::auth::refresh,
         routes::auth::logout,
         routes::auth::me,
+        routes::tokens::create_token,
+        routes::tokens::list_tokens,
+        routes::tokens::revoke_token,
         routes::activities::create_activity,
         routes::activities::bulk_create,
         routes::activities::list_activities,
@@ -47,6 +50,9 @@ use crate::routes;
         routes::webhooks::test_webhook,
         routes::webhooks::list_deliveries,
         routes::webhooks::retry_delivery,
+        routes::hooks::subscribe,
+        routes::hooks::unsubscribe,
+        routes::hooks::sample,
         routes::portal::create_session,
         routes::portal::exchange,
         routes::ws::connect,
@@ -80,6 +86,10 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A user's access token (JWT), or a personal access token \
+                         (`hub_pat_…`, within its scopes: `read`, `write`, `webhooks`).",
+                    ))
                     .build(),
             ),
         );

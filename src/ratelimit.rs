@@ -300,12 +300,15 @@ pub async fn rate_limit(
             .await
             .map(ServiceResponse::map_into_left_body);
     };
+    // Keyed without a store lookup: a personal access token by its hash.
     let user = (group.key == RateLimitKey::User)
-        .then(|| crate::auth::authenticate(req.request(), &state).ok())
+        .then(|| crate::auth::credential(req.request(), &state).ok())
         .flatten();
+    use crate::auth::{Caller, Credential};
     let key = match user {
-        Some(crate::auth::Caller::User(id)) => format!("{}|user:{id}", group.name),
-        Some(crate::auth::Caller::Service) => format!("{}|service", group.name),
+        Some(Credential::Known(Caller::User(id))) => format!("{}|user:{id}", group.name),
+        Some(Credential::Known(Caller::Service)) => format!("{}|service", group.name),
+        Some(Credential::PersonalToken(hash)) => format!("{}|pat:{hash}", group.name),
         None => {
             let ip = limits.client_ip(req.peer_addr().map(|a| a.ip()), req.headers());
             format!(

@@ -59,6 +59,11 @@ id_type!(
     "wh_"
 );
 id_type!(
+    /// A personal access token (its id, never the secret).
+    TokenId,
+    "pat_"
+);
+id_type!(
     /// One webhook delivery: the Standard Webhooks message id (`webhook-id`
     /// header), the same on every attempt so receivers can deduplicate.
     DeliveryId,

@@ -18,6 +18,6 @@ pub mod time;
 pub mod webhook;
 
 pub use events::EventSink;
-pub use ids::{ActivityId, DeliveryId, SessionId, TaskId, UserId, WebhookId};
+pub use ids::{ActivityId, DeliveryId, SessionId, TaskId, TokenId, UserId, WebhookId};
 pub use settings::Settings;
 pub use store::{Store, StoreError};

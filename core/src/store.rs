@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::analytics::HourlyCounts;
-use crate::ids::{ActivityId, DeliveryId, TaskId, UserId, WebhookId};
+use crate::ids::{ActivityId, DeliveryId, TaskId, TokenId, UserId, WebhookId};
 use crate::model::{
     Activity, ActivityType, IdempotencyKey, NewActivity, Task, TaskKind, TaskStatus, User,
     UserRecord,
@@ -16,6 +16,8 @@ use crate::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, EndpointUpdate,
     SigningSecrets, Webhook, WebhookChange, WebhookRecord,
 };
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,9 @@ pub enum Conflict {
     /// The owner already has the maximum number of webhooks.
     #[error("the owner has the maximum number of webhooks")]
     WebhookLimit,
+    /// The user already has the maximum number of personal access tokens.
+    #[error("the user has the maximum number of personal access tokens")]
+    TokenLimit,
 }
 
 /// A new user, password already hashed.
@@ -77,6 +82,63 @@ pub struct PortalGrant {
     pub read_only: bool,
     /// Neither the link nor the session it opens works after this.
     pub expires_at: DateTime<Utc>,
+}
+
+/// What a personal access token may do.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Read the user's activities, tasks, analytics and live stream.
+    Read,
+    /// Publish activities and create and update tasks.
+    Write,
+    /// Manage the user's webhooks and REST hook subscriptions.
+    Webhooks,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 3] = [TokenScope::Read, TokenScope::Write, TokenScope::Webhooks];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+            TokenScope::Webhooks => "webhooks",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A personal access token as its owner sees it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PersonalToken {
+    #[schema(value_type = String, example = "pat_0193c1d2e3f4")]
+    pub id: TokenId,
+    pub name: String,
+    pub scopes: Vec<TokenScope>,
+    #[serde(with = "crate::time")]
+    pub created_at: DateTime<Utc>,
+    /// It stops working then; `null`: never.
+    #[serde(with = "crate::time::option")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Its last use, to the minute; `null`: never used.
+    #[serde(with = "crate::time::option")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A personal access token as stored: its owner and the SHA-256 of the
+/// secret (the secret itself is shown once and never kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalTokenRecord {
+    pub token: PersonalToken,
+    pub user_id: UserId,
+    /// Hex SHA-256 of the whole token (`hub_pat_…`).
+    pub token_hash: String,
 }
 
 /// Result of presenting a refresh token for rotation.
@@ -193,6 +255,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a portal link's grant until it is redeemed or expires.
     async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError>;
+
+    // Personal access tokens.
+    /// Stores a new token; `Conflict::TokenLimit` when its user already has
+    /// `max_per_user`.
+    async fn create_personal_token(
+        &self,
+        record: PersonalTokenRecord,
+        max_per_user: usize,
+    ) -> Result<(), StoreError>;
+    /// The user's tokens, oldest first.
+    async fn list_personal_tokens(&self, user: &UserId) -> Result<Vec<PersonalToken>, StoreError>;
+    /// Deletes one of the user's tokens; false if it has no such token.
+    async fn revoke_personal_token(&self, user: &UserId, id: &TokenId) -> Result<bool, StoreError>;
+    /// The token whose secret hashes to `token_hash`, expired or not.
+    async fn personal_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<PersonalTokenRecord>, StoreError>;
+    /// Records a use of the token (a revoked one is left alone).
+    async fn touch_personal_token(&self, id: &TokenId, at: DateTime<Utc>)
+        -> Result<(), StoreError>;
     /// Takes the grant whose token hashes to `token_hash`, atomically: of
     /// any number of concurrent callers on any node, at most one gets it.
     /// `None` if there is none, it was taken, or it expired before `now`.

@@ -12,6 +12,8 @@
 //!   `p acts:{user}` and `p acts:{user}:{type}` sorted sets of seqs,
 //!   `p hist:{user}` stream (ids `0-{seq}`), `p idem:{user}:{key}`
 //! - `p task:{id}` hash, `p tasks:{user}` sorted set, `p tseq` counter
+//! - `p pat:{id}` personal access token hash, `p pat_hash:{sha256}` → id,
+//!   `p pats:{user}` sorted set of ids by creation time
 //! - channels `p ch:user:{id}` and `p ch:broadcast`
 
 use std::sync::Arc;
@@ -20,13 +22,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use hub_core::analytics::{metrics_of, CountedMetric, HourlyCounts, MetricCounts};
-use hub_core::ids::{ActivityId, TaskId, UserId};
+use hub_core::ids::{ActivityId, TaskId, TokenId, UserId};
 use hub_core::ids::{DeliveryId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity, Task, User, UserRecord};
 use hub_core::store::ActivityScan;
 use hub_core::store::{
-    ActivityQuery, AppendOutcome, Conflict, HistoryWindow, NewUser, Page, PortalGrant,
-    RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange, TaskQuery,
+    ActivityQuery, AppendOutcome, Conflict, HistoryWindow, NewUser, Page, PersonalToken,
+    PersonalTokenRecord, PortalGrant, RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError,
+    TaskChange, TaskQuery, TokenScope,
 };
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -61,6 +64,7 @@ struct Scripts {
     rotate_refresh: Script,
     webhook: Script,
     append_many: Script,
+    personal_token: Script,
 }
 
 impl Scripts {
@@ -75,6 +79,7 @@ impl Scripts {
                 include_str!("../scripts/task_save.lua")
             )),
             create_user: Script::new(include_str!("../scripts/create_user.lua")),
+            personal_token: Script::new(include_str!("../scripts/personal_token.lua")),
             rotate_refresh: Script::new(include_str!("../scripts/rotate_refresh.lua")),
             append_many: Script::new(&format!(
                 "{APPEND_FN}\n{}",
@@ -278,6 +283,41 @@ impl RedisStore {
         format!("{}{rest}", self.prefix)
     }
 
+    /// A personal access token by id, from its hash.
+    async fn personal_token(&self, id: &str) -> Result<Option<PersonalTokenRecord>, StoreError> {
+        let fields: std::collections::HashMap<String, String> = self
+            .conn()
+            .hgetall(self.key(&format!("pat:{id}")))
+            .await
+            .map_err(unavailable)?;
+        let (Some(user), Some(hash), Some(name)) =
+            (fields.get("user"), fields.get("hash"), fields.get("name"))
+        else {
+            return Ok(None);
+        };
+        let time = |field: &str| {
+            fields
+                .get(field)
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(from_micros)
+        };
+        Ok(Some(PersonalTokenRecord {
+            token: PersonalToken {
+                id: TokenId(id.to_owned()),
+                name: name.clone(),
+                scopes: fields
+                    .get("scopes")
+                    .map(|s| s.split(',').filter_map(TokenScope::parse).collect())
+                    .unwrap_or_default(),
+                created_at: time("created").unwrap_or_default(),
+                expires_at: time("expires"),
+                last_used_at: time("last"),
+            },
+            user_id: UserId(user.clone()),
+            token_hash: hash.clone(),
+        }))
+    }
+
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
     }
@@ -473,6 +513,101 @@ impl Store for RedisStore {
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)
+    }
+
+    async fn create_personal_token(
+        &self,
+        record: PersonalTokenRecord,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        let t = &record.token;
+        let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        let done: i64 = self
+            .scripts
+            .personal_token
+            .arg("create")
+            .arg(&self.prefix)
+            .arg(t.id.as_str())
+            .arg(record.user_id.as_str())
+            .arg(&record.token_hash)
+            .arg(max_per_user)
+            .arg(micros(t.created_at))
+            .arg(&t.name)
+            .arg(scopes.join(","))
+            .arg(
+                t.expires_at
+                    .map(|e| micros(e).to_string())
+                    .unwrap_or_default(),
+            )
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Err(StoreError::Conflict(Conflict::TokenLimit));
+        }
+        Ok(())
+    }
+
+    async fn list_personal_tokens(&self, user: &UserId) -> Result<Vec<PersonalToken>, StoreError> {
+        let ids: Vec<String> = self
+            .conn()
+            .zrange(self.key(&format!("pats:{user}")), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        let mut tokens = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = self.personal_token(&id).await? {
+                tokens.push(record.token);
+            }
+        }
+        Ok(tokens)
+    }
+
+    async fn revoke_personal_token(&self, user: &UserId, id: &TokenId) -> Result<bool, StoreError> {
+        let done: i64 = self
+            .scripts
+            .personal_token
+            .arg("revoke")
+            .arg(&self.prefix)
+            .arg(id.as_str())
+            .arg(user.as_str())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    async fn personal_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<PersonalTokenRecord>, StoreError> {
+        let id: Option<String> = self
+            .conn()
+            .get(self.key(&format!("pat_hash:{token_hash}")))
+            .await
+            .map_err(unavailable)?;
+        match id {
+            Some(id) => self.personal_token(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn touch_personal_token(
+        &self,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .personal_token
+            .arg("touch")
+            .arg(&self.prefix)
+            .arg(id.as_str())
+            .arg(micros(at))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// `portal:<hash>` holds `user|read_only|expires_at micros` and expires

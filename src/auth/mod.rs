@@ -7,8 +7,10 @@ pub mod passwords;
 pub mod tokens;
 
 use std::collections::HashSet;
-use std::future::{ready, Ready};
 use std::path::Path;
+
+use futures_util::future::LocalBoxFuture;
+use hub_core::store::{PersonalTokenRecord, TokenScope};
 
 use actix_web::http::{header, Method};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
@@ -22,6 +24,13 @@ use crate::state::AppState;
 
 /// Prefix of generated service keys; makes them recognisable in secret scanners.
 pub const API_KEY_PREFIX: &str = "hubk_";
+/// Prefix of personal access tokens, for the same reason.
+pub const PAT_PREFIX: &str = "hub_pat_";
+
+/// The hex SHA-256 under which a secret (personal access token) is stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
 
 /// The accepted service keys, as SHA-256 digests (the config never holds a key).
 #[derive(Default)]
@@ -118,16 +127,25 @@ fn unauthenticated(message: &'static str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
-/// Finds the caller of a request from `X-API-Key` and the bearer token.
+/// What a request's headers say of its caller, before any store lookup:
+/// a known caller (service key, access token, portal session), or a
+/// personal access token still to be looked up.
+pub enum Credential {
+    Known(Caller),
+    /// The hex SHA-256 of a `hub_pat_…` token.
+    PersonalToken(String),
+}
+
+/// Reads the caller's credential from `X-API-Key` and the bearer token.
 ///
 /// A request may carry both only if both are valid and name the same caller
 /// (the same service key twice, say): one invalid credential is a 401 even
 /// beside a valid one, so a broken token is never masked, and a user token
 /// beside a service key is refused as ambiguous.
-pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, ApiError> {
     let key = req.headers().get("x-api-key").map(|key| {
         if state.api_keys.accepts(key.to_str().unwrap_or("")) {
-            Ok(Caller::Service)
+            Ok(Credential::Known(Caller::Service))
         } else {
             Err(unauthenticated("The API key is not valid."))
         }
@@ -139,7 +157,7 @@ pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiEr
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
         {
-            Some(token) => caller_from_bearer(req, token, state),
+            Some(token) => credential_from_bearer(req, token, state),
             None => Err(unauthenticated("Use the Bearer authentication scheme.")),
         }
     });
@@ -149,7 +167,10 @@ pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiEr
         )),
         (Some(one), None) | (None, Some(one)) => one,
         (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
-        (Some(Ok(Caller::Service)), Some(Ok(Caller::Service))) => Ok(Caller::Service),
+        (
+            Some(Ok(Credential::Known(Caller::Service))),
+            Some(Ok(Credential::Known(Caller::Service))),
+        ) => Ok(Credential::Known(Caller::Service)),
         (Some(Ok(_)), Some(Ok(_))) => Err(ApiError::new(
             ErrorCode::AmbiguousCredentials,
             "Send one credential: an X-API-Key and a user's bearer token name different callers.",
@@ -157,16 +178,93 @@ pub fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiEr
     }
 }
 
+/// Finds the caller of a request: [`credential`], then, for a personal
+/// access token, the store (so a revoked token fails at once, on every node)
+/// and the scope the route needs.
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+    match credential(req, state)? {
+        Credential::Known(caller) => Ok(caller),
+        Credential::PersonalToken(hash) => {
+            let record = personal_token(state, &hash).await?;
+            token_allows(req, &record.token.scopes)?;
+            Ok(Caller::User(record.user_id))
+        }
+    }
+}
+
+/// The live token whose secret hashes to `hash`, its use recorded (to the
+/// minute); 401 if it was revoked, never issued, or has expired.
+pub async fn personal_token(state: &AppState, hash: &str) -> Result<PersonalTokenRecord, ApiError> {
+    let now = hub_core::time::now();
+    let record = state
+        .store
+        .personal_token_by_hash(hash)
+        .await?
+        .ok_or_else(|| {
+            unauthenticated("The personal access token is not valid (revoked or never issued).")
+        })?;
+    if record.token.expires_at.is_some_and(|at| at <= now) {
+        return Err(unauthenticated("The personal access token has expired."));
+    }
+    let stale = record
+        .token
+        .last_used_at
+        .is_none_or(|at| now - at >= chrono::Duration::minutes(1));
+    if stale {
+        state
+            .store
+            .touch_personal_token(&record.token.id, now)
+            .await?;
+    }
+    Ok(record)
+}
+
+/// The scope a route needs of a personal access token, or why no scope will
+/// do: webhook and REST hook routes need `webhooks`; other reads (GET, HEAD,
+/// the WebSocket) `read`; other writes `write`. Tokens cannot manage tokens.
+pub fn required_scope(method: &Method, path: &str) -> Result<TokenScope, &'static str> {
+    let under = |root: &str| path == root || path.starts_with(&format!("{root}/"));
+    if under("/api/auth/tokens") {
+        return Err("A personal access token cannot manage tokens; sign in to do that.");
+    }
+    if under("/api/webhooks") || under("/api/hooks") {
+        return Ok(TokenScope::Webhooks);
+    }
+    if matches!(*method, Method::GET | Method::HEAD) {
+        Ok(TokenScope::Read)
+    } else {
+        Ok(TokenScope::Write)
+    }
+}
+
+/// 403 `insufficient_scope` unless the token's scopes cover this request.
+fn token_allows(req: &HttpRequest, scopes: &[TokenScope]) -> Result<(), ApiError> {
+    match required_scope(req.method(), req.path()) {
+        Ok(needed) if scopes.contains(&needed) => Ok(()),
+        Ok(needed) => Err(ApiError::new(
+            ErrorCode::InsufficientScope,
+            format!(
+                "This personal access token lacks the {:?} scope this route needs.",
+                needed.as_str()
+            ),
+        )),
+        Err(why) => Err(ApiError::new(ErrorCode::InsufficientScope, why)),
+    }
+}
+
 /// A bearer credential is a JWT access token, a portal session's token
-/// (webhook routes only) or a service key.
-fn caller_from_bearer(
+/// (webhook routes only), a personal access token or a service key.
+fn credential_from_bearer(
     req: &HttpRequest,
     token: &str,
     state: &AppState,
-) -> Result<Caller, ApiError> {
+) -> Result<Credential, ApiError> {
+    if token.starts_with(PAT_PREFIX) {
+        return Ok(Credential::PersonalToken(token_hash(token)));
+    }
     if token.starts_with(API_KEY_PREFIX) {
         return if state.api_keys.accepts(token) {
-            Ok(Caller::Service)
+            Ok(Credential::Known(Caller::Service))
         } else {
             Err(unauthenticated("The API key is not valid."))
         };
@@ -174,9 +272,9 @@ fn caller_from_bearer(
     match state.tokens.verify_bearer(token) {
         Ok(claims) if claims.typ == tokens::TYP_PORTAL => {
             portal_allows(req, claims.ro.unwrap_or(true))?;
-            Ok(Caller::User(UserId(claims.sub)))
+            Ok(Credential::Known(Caller::User(UserId(claims.sub))))
         }
-        Ok(claims) => Ok(Caller::User(UserId(claims.sub))),
+        Ok(claims) => Ok(Credential::Known(Caller::User(UserId(claims.sub)))),
         Err(tokens::TokenError::Expired) => Err(ApiError::new(
             ErrorCode::TokenExpired,
             "The access token has expired; refresh it.",
@@ -210,13 +308,16 @@ fn portal_allows(req: &HttpRequest, read_only: bool) -> Result<(), ApiError> {
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return ready(Err(ApiError::internal("AppState is not registered")));
-        };
-        ready(authenticate(req, state))
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return Err(ApiError::internal("AppState is not registered"));
+            };
+            authenticate(&req, &state).await
+        })
     }
 }
 
@@ -225,16 +326,19 @@ pub struct UserCaller(pub UserId);
 
 impl FromRequest for UserCaller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(match Caller::from_request(req, payload).into_inner() {
-            Ok(Caller::User(id)) => Ok(UserCaller(id)),
-            Ok(Caller::Service) => Err(ApiError::new(
-                ErrorCode::UserTokenRequired,
-                "This route acts on the caller's own account; use a user access token.",
-            )),
-            Err(e) => Err(e),
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            match caller.await {
+                Ok(Caller::User(id)) => Ok(UserCaller(id)),
+                Ok(Caller::Service) => Err(ApiError::new(
+                    ErrorCode::UserTokenRequired,
+                    "This route acts on the caller's own account; use a user access token.",
+                )),
+                Err(e) => Err(e),
+            }
         })
     }
 }

@@ -275,7 +275,7 @@ fn validate_fields(
 #[utoipa::path(
     post, path = "/api/activities", tag = "activities",
     request_body = CreateActivity,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first activity (24 h)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first activity (24 h). 1 to 255 visible ASCII characters.", pattern = r"^[!-~]{1,255}$")),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = [])),
     responses(
         (status = 201, description = "Stored", body = Activity),

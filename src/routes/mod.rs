@@ -6,8 +6,10 @@ pub mod auth;
 pub mod dashboard;
 pub mod docs;
 pub mod health;
+pub mod hooks;
 pub mod portal;
 pub mod tasks;
+pub mod tokens;
 pub mod webhooks;
 pub mod ws;
 
@@ -52,6 +54,9 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(auth::refresh)
         .service(auth::logout)
         .service(auth::me)
+        .service(tokens::create_token)
+        .service(tokens::list_tokens)
+        .service(tokens::revoke_token)
         .service(activities::create_activity)
         .service(activities::bulk_create)
         // Before `/activities/{id}`, which would take `GET …/bulk` as an id.
@@ -66,6 +71,9 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(tasks::list_tasks)
         .service(tasks::get_task)
         .service(tasks::update_task)
+        .service(hooks::subscribe)
+        .service(hooks::sample)
+        .service(hooks::unsubscribe)
         .service(webhooks::create_webhook)
         .service(webhooks::list_webhooks)
         .service(webhooks::get_webhook)

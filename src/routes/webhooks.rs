@@ -301,6 +301,38 @@ pub async fn create_webhook(
     let (url, events, description) =
         check_config(&state, &body.url, &body.events, body.description).await?;
     let owner = target_user(&state, &caller, body.user_id).await?;
+    let created = create_checked(
+        &state,
+        owner,
+        url,
+        events,
+        description,
+        body.format.unwrap_or_default(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Validates a configuration (URL form and target, events, description),
+/// answering 422 or 403 as `POST /api/webhooks` does.
+pub(crate) async fn check_new(
+    state: &AppState,
+    url: &str,
+    events: &[String],
+    description: Option<String>,
+) -> ApiResult<(String, Vec<ActivityType>, Option<String>)> {
+    check_config(state, url, events, description).await
+}
+
+/// Stores a new, already validated endpoint and starts delivering to it.
+pub(crate) async fn create_checked(
+    state: &AppState,
+    owner: UserId,
+    url: String,
+    events: Vec<ActivityType>,
+    description: Option<String>,
+    format: WebhookFormat,
+) -> ApiResult<CreatedWebhook> {
     let now = hub_core::time::now();
     let webhook = Webhook {
         id: WebhookId::generate(),
@@ -308,7 +340,7 @@ pub async fn create_webhook(
         url,
         events,
         description,
-        format: body.format.unwrap_or_default(),
+        format,
         status: WebhookStatus::Active,
         disabled_reason: None,
         created_at: now,
@@ -334,8 +366,8 @@ pub async fn create_webhook(
         }
         Err(e) => return Err(e.into()),
     }
-    announce(&state, &webhook.id).await;
-    Ok(HttpResponse::Created().json(CreatedWebhook { webhook, secret }))
+    announce(state, &webhook.id).await;
+    Ok(CreatedWebhook { webhook, secret })
 }
 
 /// List the caller's webhooks, oldest first.
@@ -492,12 +524,17 @@ pub async fn delete_webhook(
     Query(q): Query<OnBehalf>,
 ) -> ApiResult<HttpResponse> {
     let owner = target_user(&state, &caller, q.user_id).await?;
-    let id = webhook_id(&id);
-    if !state.store.delete_webhook(&owner, &id).await? {
+    delete_owned(&state, &owner, webhook_id(&id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes one of `owner`'s endpoints (404 if it has none with this id).
+pub(crate) async fn delete_owned(state: &AppState, owner: &UserId, id: WebhookId) -> ApiResult<()> {
+    if !state.store.delete_webhook(owner, &id).await? {
         return Err(not_found());
     }
     state.webhooks.do_send(WebhookRemoved(id));
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// The webhook's signing secret.

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Query;
 use crate::state::AppState;
+use hub_core::store::TokenScope;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -82,10 +83,30 @@ pub async fn connect(
             "Send an access token (Authorization: Bearer or ?token=).",
         ));
     };
-    let claims = state
-        .tokens
-        .verify_bearer(token)
-        .map_err(|_| ApiError::new(ErrorCode::Unauthenticated, "The access token is not valid."))?;
+    // (user, token expiry, portal session?)
+    let (user, exp, portal) = if token.starts_with(crate::auth::PAT_PREFIX) {
+        let record = crate::auth::personal_token(&state, &crate::auth::token_hash(token)).await?;
+        if !record.token.scopes.contains(&TokenScope::Read) {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientScope,
+                "This personal access token lacks the \"read\" scope the live stream needs.",
+            ));
+        }
+        // A token without an expiry is good for a year of one session; the
+        // client reconnects with it after that like after any 4001.
+        let exp = record
+            .token
+            .expires_at
+            .unwrap_or_else(|| hub_core::time::now() + chrono::Duration::days(365))
+            .timestamp();
+        (record.user_id, exp, false)
+    } else {
+        let claims = state.tokens.verify_bearer(token).map_err(|_| {
+            ApiError::new(ErrorCode::Unauthenticated, "The access token is not valid.")
+        })?;
+        let portal = claims.typ == crate::auth::tokens::TYP_PORTAL;
+        (UserId(claims.sub), claims.exp, portal)
+    };
     if !origin_allowed(&req, &state) {
         return Err(ApiError::new(
             ErrorCode::OriginNotAllowed,
@@ -103,15 +124,9 @@ pub async fn connect(
                 .ok_or_else(|| ApiError::field("last_event_id", "is not an event id of this hub"))
         })
         .transpose()?;
-    let mut session = WsSession::new(
-        UserId(claims.sub),
-        claims.exp,
-        filter,
-        resume,
-        state.session_deps.clone(),
-    );
+    let mut session = WsSession::new(user, exp, filter, resume, state.session_deps.clone());
     // A portal session sees its user's webhook deliveries and nothing else.
-    if claims.typ == crate::auth::tokens::TYP_PORTAL {
+    if portal {
         session = session.webhooks_only();
     }
     session::start(

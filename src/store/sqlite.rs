@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use hub_core::analytics::{CountedMetric, HourlyCounts, MetricCounts};
-use hub_core::ids::{ActivityId, DeliveryId, TaskId, UserId, WebhookId};
+use hub_core::ids::{ActivityId, DeliveryId, TaskId, TokenId, UserId, WebhookId};
 use hub_core::model::{
     Activity, ActivityType, IdempotencyKey, NewActivity, Task, TaskKind, TaskStatus, User,
     UserRecord,
@@ -24,8 +24,8 @@ use hub_core::model::{
 use hub_core::settings::Synchronous;
 use hub_core::store::{
     ActivityQuery, ActivityScan, AppendOutcome, Conflict, HistoryWindow, NewUser, Page,
-    PortalGrant, RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError, TaskChange,
-    TaskQuery,
+    PersonalToken, PersonalTokenRecord, PortalGrant, RefreshTokenRecord, Replay, RotateOutcome,
+    Store, StoreError, TaskChange, TaskQuery, TokenScope,
 };
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
@@ -213,6 +213,21 @@ CREATE TABLE portal_grants (
     // The body an endpoint receives: standard, slack or discord.
     r#"
 ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'standard';
+"#,
+    // Personal access tokens: the SHA-256 of the secret, never the secret.
+    r#"
+CREATE TABLE personal_tokens (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    user_id      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    scopes       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER
+);
+CREATE INDEX personal_tokens_user ON personal_tokens(user_id);
 "#,
 ];
 
@@ -689,6 +704,36 @@ fn activity_by_seq(
     .map_err(internal)
 }
 
+const TOKEN_COLUMNS: &str =
+    "id, user_id, name, token_hash, scopes, created_at, expires_at, last_used_at";
+
+fn scopes_to_text(scopes: &[TokenScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn scopes_from_text(text: &str) -> Vec<TokenScope> {
+    text.split(',').filter_map(TokenScope::parse).collect()
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PersonalTokenRecord> {
+    Ok(PersonalTokenRecord {
+        token: PersonalToken {
+            id: TokenId(row.get(0)?),
+            name: row.get(2)?,
+            scopes: scopes_from_text(&row.get::<_, String>(4)?),
+            created_at: from_micros(row.get(5)?),
+            expires_at: row.get::<_, Option<i64>>(6)?.map(from_micros),
+            last_used_at: row.get::<_, Option<i64>>(7)?.map(from_micros),
+        },
+        user_id: UserId(row.get(1)?),
+        token_hash: row.get(3)?,
+    })
+}
+
 const WEBHOOK_COLUMNS: &str =
     "id, user_id, url, events, description, status, disabled_reason, created_at, updated_at, \
      last_delivery_at, last_status_code, consecutive_failures, version, \
@@ -1076,6 +1121,103 @@ impl Store for SqliteStore {
             )
             .map_err(internal)?;
             Ok(RotateOutcome::Rotated)
+        })
+        .await
+    }
+
+    async fn create_personal_token(
+        &self,
+        record: PersonalTokenRecord,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let count: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM personal_tokens WHERE user_id = ?1")
+                .map_err(internal)?
+                .query_row([record.user_id.as_str()], |r| r.get(0))
+                .map_err(internal)?;
+            if count as usize >= max_per_user {
+                return Err(StoreError::Conflict(Conflict::TokenLimit));
+            }
+            let t = &record.token;
+            conn.prepare_cached(
+                "INSERT INTO personal_tokens (id, user_id, name, token_hash, scopes, created_at, \
+                 expires_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+            )
+            .map_err(internal)?
+            .execute(params![
+                t.id.as_str(),
+                record.user_id.as_str(),
+                t.name,
+                record.token_hash,
+                scopes_to_text(&t.scopes),
+                micros(t.created_at),
+                t.expires_at.map(micros),
+            ])
+            .map_err(internal)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_personal_tokens(&self, user: &UserId) -> Result<Vec<PersonalToken>, StoreError> {
+        let user = user.clone();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM personal_tokens WHERE user_id = ?1 ORDER BY seq ASC"
+            ))
+            .map_err(internal)?
+            .query_map([user.as_str()], token_from_row)
+            .map_err(internal)?
+            .map(|r| r.map(|record| record.token))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)
+        })
+        .await
+    }
+
+    async fn revoke_personal_token(&self, user: &UserId, id: &TokenId) -> Result<bool, StoreError> {
+        let (user, id) = (user.clone(), id.clone());
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached("DELETE FROM personal_tokens WHERE id = ?1 AND user_id = ?2")
+                .map_err(internal)?
+                .execute([id.as_str(), user.as_str()])
+                .map_err(internal)?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn personal_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<PersonalTokenRecord>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM personal_tokens WHERE token_hash = ?1"
+            ))
+            .map_err(internal)?
+            .query_row([token_hash.as_str()], token_from_row)
+            .optional()
+            .map_err(internal)
+        })
+        .await
+    }
+
+    async fn touch_personal_token(
+        &self,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.write(move |conn| {
+            conn.prepare_cached("UPDATE personal_tokens SET last_used_at = ?1 WHERE id = ?2")
+                .map_err(internal)?
+                .execute(params![micros(at), id.as_str()])
+                .map_err(internal)?;
+            Ok(())
         })
         .await
     }

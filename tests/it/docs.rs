@@ -119,7 +119,10 @@ async fn the_served_document_lists_every_error_an_operation_can_answer() {
         listed("401"),
         ["unauthenticated", "token_expired", "ambiguous_credentials"]
     );
-    assert_eq!(listed("403"), ["forbidden", "user_id_required"]);
+    assert_eq!(
+        listed("403"),
+        ["insufficient_scope", "forbidden", "user_id_required"]
+    );
     assert_eq!(listed("404"), ["user_not_found"]);
     assert_eq!(listed("422"), ["validation_failed"]);
     assert_eq!(listed("429"), ["rate_limited"]);

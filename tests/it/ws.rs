@@ -398,8 +398,11 @@ async fn slow_consumer_is_cut_off_and_resumes_without_loss(backend: Backend) {
     ids.sort();
     let grown = rss_bytes(hub.child.id()).saturating_sub(before);
     let published = ((total - warm_up) * blob.len()) as u64;
+    // Buffering the backlog would grow the hub by at least what was
+    // published; allocator and cache noise, with the suite running beside
+    // it, stays well under a third of that.
     assert!(
-        grown < published / 4,
+        grown < published / 3,
         "the hub buffered the unread backlog: RSS grew {grown} bytes for {published} published"
     );
 

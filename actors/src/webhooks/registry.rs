@@ -461,36 +461,41 @@ impl Handler<TestWebhook> for WebhookRegistry {
     type Result = ResponseFuture<Result<DeliveryAttempt, StoreError>>;
 
     fn handle(&mut self, msg: TestWebhook, _: &mut Context<Self>) -> Self::Result {
-        if let Some(handle) = self.endpoints.get(&msg.record.webhook.id) {
-            let sent = handle.addr.send(SendTest(msg.delivery));
-            return Box::pin(async move {
-                sent.await.unwrap_or_else(|_| {
-                    Err(StoreError::Unavailable(
-                        "the webhook endpoint stopped".into(),
-                    ))
-                })
-            });
-        }
+        // Without an endpoint actor (a disabled endpoint, or one that is
+        // stopping as the test arrives) the registry sends the test itself.
         let deps = self.deps.clone();
         let client = self
             .probe_client
             .get_or_insert_with(|| send::client(deps.tls.clone(), &deps.config))
             .clone();
-        Box::pin(async move {
-            let url = ssrf::parse_stored(&msg.record.webhook.url)
+        let record = msg.record.clone();
+        let delivery = msg.delivery.clone();
+        let direct = async move {
+            let url = ssrf::parse_stored(&record.webhook.url)
                 .map_err(|e| StoreError::Internal(format!("stored webhook URL: {e}")))?;
-            let keys = msg
-                .record
+            let keys = record
                 .secrets
                 .signing_at(chrono::Utc::now())
                 .into_iter()
                 .filter_map(|s| super::signing::decode_secret(s).ok())
                 .collect();
-            let format = msg.record.webhook.format;
-            endpoint::probe(client, url, format, keys, msg.delivery, deps, false)
+            let format = record.webhook.format;
+            endpoint::probe(client, url, format, keys, delivery, deps, false)
                 .await
                 .map(|(attempt, _)| attempt)
-        })
+        };
+        match self.endpoints.get(&msg.record.webhook.id) {
+            Some(handle) => {
+                let sent = handle.addr.send(SendTest(msg.delivery));
+                Box::pin(async move {
+                    match sent.await {
+                        Ok(outcome) => outcome,
+                        Err(_) => direct.await,
+                    }
+                })
+            }
+            None => Box::pin(direct),
+        }
     }
 }
 

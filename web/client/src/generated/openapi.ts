@@ -231,6 +231,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's personal access tokens, oldest first (never their secrets). */
+        get: operations["list_tokens"];
+        put?: never;
+        /**
+         * Create a personal access token. The response is the only one that shows
+         *     its secret.
+         */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a personal access token: it stops working at once, on every node. */
+        delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/broadcast": {
         parameters: {
             query?: never;
@@ -242,6 +280,61 @@ export interface paths {
         put?: never;
         /** Send a `broadcast` frame to every connected session (service keys only; not stored). */
         post: operations["broadcast"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Subscribe a URL to one event type: a new standard-format webhook. */
+        post: operations["subscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unsubscribe: deletes the webhook. */
+        delete: operations["unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/sample": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sample events for a trigger's setup, newest first, each exactly as a
+         *     delivery's body carries it: the user's latest activities of the type, or
+         *     one typical example (id `0`) when there are none yet.
+         */
+        get: operations["sample"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -638,6 +731,10 @@ export interface components {
             /** @description Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise). */
             user_id?: string | null;
         };
+        CreatedToken: components["schemas"]["PersonalToken"] & {
+            /** @description `hub_pat_` + 32 random bytes (base64url): shown this once, never again. */
+            secret: string;
+        };
         /** @description A new webhook, with the only copy of its secret besides `GET …/secret`. */
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description `whsec_` + base64 of 32 random bytes: the Standard Webhooks key. */
@@ -663,6 +760,17 @@ export interface components {
             title: string;
             /** @description Required with a service key (the user acted for); a user token may omit it or name only itself (403 otherwise). */
             user_id?: string | null;
+        };
+        CreateToken: {
+            /**
+             * Format: int32
+             * @description Days until it stops working (1–3650); without it, it works until revoked.
+             */
+            expires_in_days?: number | null;
+            /** @description What the token is for, to recognise it in the list. */
+            name: string;
+            /** @description At least one of `read`, `write`, `webhooks`. */
+            scopes: components["schemas"]["TokenScope"][];
         };
         CreateWebhook: {
             description?: string | null;
@@ -781,6 +889,7 @@ export interface components {
          *     - `invalid_portal_token` (401): The portal link was already used, has expired, or was never issued.
          *     - `refresh_token_reused` (401): The refresh token was already used; its whole family is now revoked.
          *     - `forbidden` (403): A user token named another user.
+         *     - `insufficient_scope` (403): A personal access token without the scope this route needs.
          *     - `user_id_required` (403): A service key acts for a user it names: `user_id` is missing.
          *     - `target_not_allowed` (403): The webhook URL aims at an address webhooks may not reach (loopback, private, link-local and similar), see `fields`.
          *     - `user_token_required` (403): The route acts on the caller's own account: a service key cannot call it.
@@ -793,6 +902,7 @@ export interface components {
          *     - `activity_not_found` (404): No such activity of the caller's.
          *     - `task_not_found` (404): No such task of the caller's.
          *     - `webhook_not_found` (404): No such webhook of the caller's.
+         *     - `token_not_found` (404): No such personal access token of the caller's.
          *     - `delivery_not_found` (404): No such delivery of this webhook.
          *     - `method_not_allowed` (405): The path exists but not with this method (see `Allow`).
          *     - `email_taken` (409): An account with this e-mail exists.
@@ -801,6 +911,7 @@ export interface components {
          *     - `progress_decreased` (409): Task progress cannot go down.
          *     - `task_changed` (409): The task kept changing concurrently; retry.
          *     - `webhook_limit` (409): The user has the maximum number of webhooks.
+         *     - `token_limit` (409): The user has the maximum number of personal access tokens.
          *     - `webhook_disabled` (409): The webhook is disabled; enable it first.
          *     - `payload_too_large` (413): The body is larger than the limit.
          *     - `unsupported_media_type` (415): The body is not of a content type this route reads.
@@ -811,7 +922,7 @@ export interface components {
          *     - `not_ready` (503): The store does not answer the readiness check.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
+        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "token_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "token_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
         ExchangePortalToken: {
             /** @description The token from the link's fragment. */
             token: string;
@@ -960,6 +1071,25 @@ export interface components {
             format?: null | components["schemas"]["WebhookFormat"];
             url?: string | null;
         };
+        /** @description A personal access token as its owner sees it (never the secret). */
+        PersonalToken: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description It stops working then; `null`: never.
+             */
+            expires_at?: string | null;
+            /** @example pat_0193c1d2e3f4 */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Its last use, to the minute; `null`: never used.
+             */
+            last_used_at?: string | null;
+            name: string;
+            scopes: components["schemas"]["TokenScope"][];
+        };
         PortalLink: {
             /** Format: date-time */
             expires_at: string;
@@ -1016,6 +1146,24 @@ export interface components {
              * @description Until then deliveries carry two signatures: the new secret's and the old one's.
              */
             previous_secret_expires_at: string;
+        };
+        Subscribe: {
+            /** @description The one activity type this subscription delivers. */
+            event: components["schemas"]["ActivityType"];
+            /**
+             * @description Where the events go (the URL Zapier gives as `targetUrl`).
+             * @example https://hooks.zapier.com/hooks/standard/1/abc/
+             */
+            target_url: string;
+        };
+        Subscription: {
+            event: components["schemas"]["ActivityType"];
+            /**
+             * @description The webhook's id: keep it to unsubscribe.
+             * @example wh_0193c1d2e3f4
+             */
+            id: string;
+            target_url: string;
         };
         /** @description `GET /api/analytics/summary`. */
         Summary: {
@@ -1079,6 +1227,9 @@ export interface components {
             /** @description True when the endpoint answered 2xx within the timeout. */
             succeeded: boolean;
         };
+        TokenList: {
+            items: components["schemas"]["PersonalToken"][];
+        };
         TokenPair: {
             access_token: string;
             /**
@@ -1091,6 +1242,11 @@ export interface components {
             /** @example bearer */
             token_type: string;
         };
+        /**
+         * @description What a personal access token may do.
+         * @enum {string}
+         */
+        TokenScope: "read" | "write" | "webhooks";
         /**
          * @description Where a metric is heading compared with the previous period.
          * @enum {string}
@@ -1244,7 +1400,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1252,7 +1408,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1312,7 +1468,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retries with the same key return the first activity (24 h) */
+                /** @description Retries with the same key return the first activity (24 h). 1 to 255 visible ASCII characters. */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1359,7 +1515,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description created_at sent with a user token, or another user's user_id. Codes: `portal_scope`, `forbidden`, `user_id_required`, `service_key_required`. */
+            /** @description created_at sent with a user token, or another user's user_id. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`, `service_key_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1367,7 +1523,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required" | "service_key_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required" | "service_key_required";
                     };
                 };
             };
@@ -1494,7 +1650,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1502,7 +1658,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope";
+                        code?: "portal_scope" | "insufficient_scope";
                     };
                 };
             };
@@ -1735,7 +1891,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1743,7 +1899,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1845,7 +2001,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1853,7 +2009,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -1992,7 +2148,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A user token naming another user. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description A user token naming another user. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2000,7 +2156,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -2311,7 +2467,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `user_token_required`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2319,7 +2475,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "user_token_required";
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
                     };
                 };
             };
@@ -2585,6 +2741,299 @@ export interface operations {
             };
         };
     };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateToken"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret (shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
+                    };
+                };
+            };
+            /** @description The user has the maximum number of tokens. Codes: `token_limit`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "token_limit";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
+                    };
+                };
+            };
+            /** @description No such token of yours. Codes: `token_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "token_not_found";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
     broadcast: {
         parameters: {
             query?: never;
@@ -2664,6 +3113,314 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Subscribe"];
+            };
+        };
+        responses: {
+            /** @description Subscribed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description The body is not valid JSON or could not be read. Codes: `malformed_json`, `malformed_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "malformed_json" | "malformed_body";
+                    };
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`, `target_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required" | "target_not_allowed";
+                    };
+                };
+            };
+            /** @description The user has the maximum number of webhooks. Codes: `webhook_limit`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "webhook_limit";
+                    };
+                };
+            };
+            /** @description The body is larger than the limit (256 KiB by default). Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description The body is not of a content type this operation reads. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Invalid fields or parameters (unknown ones included), named in `fields`. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's (webhook's) id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unsubscribed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
+                    };
+                };
+            };
+            /** @description No such subscription of yours. Codes: `webhook_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "webhook_not_found";
+                    };
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "store_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    sample: {
+        parameters: {
+            query: {
+                /** @description The activity type of the trigger. */
+                event: components["schemas"]["ActivityType"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A list of sample events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>[];
+                };
+            };
+            /** @description No valid credential (with two, both must be valid and name the same caller). Codes: `unauthenticated`, `token_expired`, `ambiguous_credentials`. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated" | "token_expired" | "ambiguous_credentials";
+                    };
+                };
+            };
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `user_token_required`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "portal_scope" | "insufficient_scope" | "user_token_required";
                     };
                 };
             };
@@ -2996,7 +3753,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3004,7 +3761,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3108,7 +3865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3116,7 +3873,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope" | "forbidden" | "user_id_required";
+                        code?: "portal_scope" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3231,7 +3988,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3239,7 +3996,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope";
+                        code?: "portal_scope" | "insufficient_scope";
                     };
                 };
             };
@@ -3334,7 +4091,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3342,7 +4099,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope";
+                        code?: "portal_scope" | "insufficient_scope";
                     };
                 };
             };
@@ -3469,7 +4226,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3477,7 +4234,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden" | "user_id_required";
+                        code?: "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3581,7 +4338,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3589,7 +4346,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -3719,7 +4476,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3727,7 +4484,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden" | "user_id_required";
+                        code?: "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -3837,7 +4594,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3845,7 +4602,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -3961,7 +4718,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3969,7 +4726,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4079,7 +4836,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`, `target_not_allowed`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`, `target_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4087,7 +4844,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required" | "target_not_allowed";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required" | "target_not_allowed";
                     };
                 };
             };
@@ -4211,7 +4968,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4219,7 +4976,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "forbidden" | "user_id_required";
+                        code?: "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4315,7 +5072,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4323,7 +5080,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4429,7 +5186,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4437,7 +5194,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4531,7 +5288,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4539,7 +5296,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4633,7 +5390,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4641,7 +5398,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4735,7 +5492,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_read_only`, `forbidden`, `user_id_required`. */
+            /** @description The caller may not do this. Codes: `portal_read_only`, `insufficient_scope`, `forbidden`, `user_id_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4743,7 +5500,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_read_only" | "forbidden" | "user_id_required";
+                        code?: "portal_read_only" | "insufficient_scope" | "forbidden" | "user_id_required";
                     };
                 };
             };
@@ -4848,7 +5605,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Origin not allowed. Codes: `origin_not_allowed`. */
+            /** @description Origin not allowed. Codes: `origin_not_allowed`, `insufficient_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4856,7 +5613,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "origin_not_allowed";
+                        code?: "origin_not_allowed" | "insufficient_scope";
                     };
                 };
             };
@@ -4932,7 +5689,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may not do this. Codes: `portal_scope`. */
+            /** @description The caller may not do this. Codes: `portal_scope`, `insufficient_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4940,7 +5697,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "portal_scope";
+                        code?: "portal_scope" | "insufficient_scope";
                     };
                 };
             };
