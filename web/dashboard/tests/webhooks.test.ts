@@ -351,6 +351,44 @@ describe("webhooks in the dashboard", () => {
     const listed = page.locator("[data-webhook-id]", { hasText: "services/slack" });
     expect(await listed.textContent()).toContain("slack");
   });
+
+  test("an endpoint's URL, events and format are changed in the page, and deliveries follow", async () => {
+    await page
+      .getByRole("button", { name: `Open ${receiver.url.slice(7)}/services/slack` })
+      .click();
+    await page.getByRole("button", { name: "Edit" }).click();
+    const form = page.getByRole("region", { name: "Change the endpoint" });
+    await form.waitFor();
+    expect(await page.getByLabel("Format").inputValue()).toBe("slack");
+    await page.getByLabel("Endpoint URL").fill(`${receiver.url}/services/discord`);
+    await page.getByLabel("Format").selectOption("discord");
+    await page.getByRole("checkbox", { name: "Meeting booked" }).check();
+    await screenshots(page, "webhooks-14-edit");
+    await expectAccessible(page, "webhooks, change an endpoint");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Changes saved.").waitFor();
+    await page
+      .getByRole("heading", { name: `${receiver.url}/services/discord`, level: 2 })
+      .waitFor();
+    expect(await page.locator(".wh-facts-detail").textContent()).toContain("discord");
+
+    const before = receiver.requests.length;
+    await hub.publish(userId, { type: "outreach_sent", title: "Not subscribed any more" });
+    await hub.publish(userId, { type: "meeting_booked", title: "Lunch with Umbrella" });
+    const arrived = await eventually("the Discord message at the new URL", () =>
+      receiver.requests
+        .slice(before)
+        .find((r) => r.path === "/services/discord" && r.body.includes("Umbrella")),
+    );
+    const message = JSON.parse(arrived.body) as { content: string; embeds: { title: string }[] };
+    expect(message.embeds[0]?.title).toBe("Lunch with Umbrella");
+    // The other endpoint (all events) gets it; this one no longer does.
+    expect(
+      receiver.requests
+        .slice(before)
+        .some((r) => r.path === "/services/discord" && r.body.includes("Not subscribed any more")),
+    ).toBe(false);
+  });
 });
 
 describe("webhooks on a hub that refuses private targets", () => {

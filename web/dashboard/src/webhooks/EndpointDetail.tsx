@@ -2,10 +2,12 @@ import { useEffect, useRef, useState } from "react";
 import type { Webhook, WebhookTestResult } from "@aiclone/hub-client";
 import { useHubApi } from "@aiclone/hub-client/react";
 import { toProblem } from "../hub/errors";
+import { ACTIVITY_TYPES } from "../lib/activityTypes";
 import { formatDateTime } from "../lib/format";
 import { useNow } from "../lib/useNow";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { DeliveryLogView } from "./DeliveryLog";
+import { EndpointForm } from "./EndpointForm";
 import { LastDelivery, StatusBadge, eventsSummary } from "./EndpointList";
 import { FORMAT_WORDS, attemptOutcome, formatMs, webhookFormat, type StatusFilter } from "./model";
 import { SecretPanel } from "./SecretPanel";
@@ -26,7 +28,7 @@ function endSentence(text: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
-/** One endpoint: its settings, secret, test button, delivery log, enable and delete. */
+/** One endpoint: its settings (and changing them), secret, test button, delivery log, enable and delete. */
 export function EndpointDetail(props: EndpointDetailProps) {
   const { webhook, readOnly, onBack, onChanged, onDeleted, onRefresh } = props;
   const api = useHubApi();
@@ -37,6 +39,8 @@ export function EndpointDetail(props: EndpointDetailProps) {
   const [error, setError] = useState<string | null>(null);
   const [test, setTest] = useState<WebhookTestResult | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
@@ -88,6 +92,35 @@ export function EndpointDetail(props: EndpointDetailProps) {
   };
 
   const format = webhookFormat(webhook);
+  if (editing) {
+    return (
+      <section className="card wh-panel" aria-labelledby={`wh-edit-${webhook.id}`}>
+        <h2 id={`wh-edit-${webhook.id}`}>Change the endpoint</h2>
+        <EndpointForm
+          initial={{
+            url: webhook.url,
+            description: webhook.description ?? "",
+            events: [...webhook.events],
+            format,
+          }}
+          submitLabel="Save changes"
+          busyLabel="Saving…"
+          onCancel={() => setEditing(false)}
+          onSubmit={async (v) => {
+            const changed = await api.updateWebhook(webhook.id, {
+              url: v.url,
+              events: v.events as (typeof ACTIVITY_TYPES)[number][],
+              description: v.description ? v.description : null,
+              format: v.format,
+            });
+            setEditing(false);
+            setSaved(true);
+            onChanged(changed);
+          }}
+        />
+      </section>
+    );
+  }
   return (
     <section className="card wh-panel wh-detail" aria-labelledby={`wh-title-${webhook.id}`}>
       <button type="button" className="btn btn-small btn-ghost wh-back" onClick={onBack}>
@@ -109,6 +142,17 @@ export function EndpointDetail(props: EndpointDetailProps) {
               disabled={busy !== ""}
             >
               {busy === "test" ? "Sending…" : "Send test event"}
+            </button>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setSaved(false);
+                setEditing(true);
+              }}
+              disabled={busy !== ""}
+            >
+              Edit
             </button>
             <button
               type="button"
@@ -145,6 +189,11 @@ export function EndpointDetail(props: EndpointDetailProps) {
       {error ? (
         <p className="alert alert-error" role="alert">
           {error}
+        </p>
+      ) : null}
+      {saved ? (
+        <p className="alert alert-success" role="status">
+          Changes saved. The next delivery uses them.
         </p>
       ) : null}
       {test ? (
