@@ -6,49 +6,56 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aiclone_hub::{auth, config, startup::Application, telemetry};
+use clap::{Parser, Subcommand};
 
 // mimalloc returns freed memory to the OS more eagerly than glibc's malloc
 // and keeps per-thread caches small, which matters with many idle sockets.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage:
-  aiclone-hub [serve] [--config FILE]   run the hub (HUB_CONFIG also names a file)
-  aiclone-hub api-key create            print a new service API key and its config entry";
+/// The AI Clone Hub: activities, tasks, live WebSocket feed, webhooks and
+/// analytics, with its dashboard at `/`.
+#[derive(Parser)]
+#[command(name = "aiclone-hub", version)]
+struct Cli {
+    /// A TOML file of settings on top of the defaults (environment
+    /// variables `HUB__SECTION__KEY` override both).
+    #[arg(short, long, global = true, env = "HUB_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub (the default).
+    Serve,
+    /// Service API keys for backend workers.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Print a new service API key and its config entry (the hub keeps only
+    /// the entry, a hash).
+    Create,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config_file = std::env::var_os("HUB_CONFIG").map(PathBuf::from);
-    let mut words = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--config" | "-c" => match iter.next() {
-                Some(path) => config_file = Some(PathBuf::from(path)),
-                None => {
-                    eprintln!("--config needs a file\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            other => words.push(other),
-        }
-    }
-    match words.as_slice() {
-        [] | ["serve"] => serve(config_file),
-        ["api-key", "create"] => {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config),
+        Command::ApiKey {
+            action: ApiKeyAction::Create,
+        } => {
             let (key, entry) = auth::generate_api_key();
             println!("key:    {key}");
             println!("config: api_keys = [\"{entry}\"]   (or HUB__AUTH__API_KEYS={entry})");
             println!("Keep the key secret; the hub stores only its hash.");
             ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
         }
     }
 }

@@ -1,53 +1,44 @@
 //! IP networks written as CIDRs (`10.0.0.0/8`, `2001:db8::/32`, or a bare
-//! address), for `server.trusted_proxies`.
+//! address), for `server.trusted_proxies` and `webhooks.allowed_networks`.
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
+/// A network from the configuration: `ipnet`'s, read from a CIDR or a bare
+/// address (a network of one), and matching IPv4-mapped IPv6 peers
+/// (`::ffff:a.b.c.d`) against IPv4 networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 impl Cidr {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text, None),
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) if !text.contains('/') => text
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| format!("{text:?} is not an IP address or CIDR"))?,
+            Err(_) => {
+                return Err(match text.split_once('/') {
+                    Some((addr, _)) if addr.parse::<IpAddr>().is_ok() => {
+                        let max = if addr.contains(':') { 128 } else { 32 };
+                        format!("{text:?} has a prefix length outside 0–{max}")
+                    }
+                    _ => format!("{text:?} is not an IP address or CIDR"),
+                })
+            }
         };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?} has a prefix length outside 0–{max}"))?,
-            None => max,
-        };
-        Ok(Self { addr, prefix })
+        Ok(Self(net))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        // IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 networks.
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&ip)
     }
 }
 
@@ -69,7 +60,13 @@ mod tests {
         let v6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
-        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("10.0.0.0/33")
+            .unwrap_err()
+            .contains("prefix length outside 0–32"));
         assert!(Cidr::parse("nope").is_err());
+        // A host address with a prefix names its network.
+        assert!(Cidr::parse("10.1.2.3/8")
+            .unwrap()
+            .contains("10.200.0.1".parse().unwrap()));
     }
 }

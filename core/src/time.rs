@@ -9,6 +9,20 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
+/// An instant as microseconds since the Unix epoch: how both stores keep
+/// times (SQLite columns, Redis fields and scores).
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`micros`]. Every stored value was written by it, so it is
+/// in range; anything else reads as the epoch rather than failing a read.
+pub fn from_micros(us: i64) -> DateTime<Utc> {
+    chrono::TimeZone::timestamp_micros(&Utc, us)
+        .single()
+        .unwrap_or_default()
+}
+
 pub fn format(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use hub_core::analytics::{metrics_of, CountedMetric, HourlyCounts, MetricCounts};
 use hub_core::ids::{ActivityId, TaskId, TokenId, UserId};
 use hub_core::ids::{DeliveryId, WebhookId};
@@ -31,6 +31,7 @@ use hub_core::store::{
     PersonalTokenRecord, PortalGrant, RefreshTokenRecord, Replay, RotateOutcome, Store, StoreError,
     TaskChange, TaskQuery, TokenScope,
 };
+use hub_core::time::{from_micros, micros};
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
     EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookRecord,
@@ -134,14 +135,6 @@ fn unavailable(err: redis::RedisError) -> StoreError {
     } else {
         StoreError::Internal(err.to_string())
     }
-}
-
-fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_micros(us: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(us).single().unwrap_or_default()
 }
 
 fn parse_activity(json: &str) -> Result<Activity, StoreError> {

@@ -6,20 +6,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use hub_core::ids::{DeliveryId, UserId, WebhookId};
 use hub_core::model::ActivityType;
 use hub_core::store::{Leases, StoreError};
+use hub_core::time::from_micros;
 use hub_core::webhook::{
     Delivery, DeliveryAttempt, DeliveryStatus, SigningSecrets, Webhook, WebhookFormat,
     WebhookRecord, WebhookStatus,
 };
 use redis::aio::ConnectionManager;
 use redis::Script;
-
-fn from_micros(us: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(us).single().unwrap_or_default()
-}
 
 /// A field as a number of µs, absent or empty meaning none.
 fn time_field(fields: &HashMap<String, String>, name: &str) -> Option<DateTime<Utc>> {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use hub_core::analytics::{CountedMetric, HourlyCounts, MetricCounts};
 use hub_core::ids::{ActivityId, DeliveryId, TaskId, TokenId, UserId, WebhookId};
 use hub_core::model::{
@@ -27,6 +27,7 @@ use hub_core::store::{
     PersonalToken, PersonalTokenRecord, PortalGrant, RefreshTokenRecord, Replay, RotateOutcome,
     Store, StoreError, TaskChange, TaskQuery, TokenScope,
 };
+use hub_core::time::{from_micros, micros};
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
     EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookFormat, WebhookRecord,
@@ -320,15 +321,6 @@ impl ReaderPool {
 
 fn internal(err: rusqlite::Error) -> StoreError {
     StoreError::Internal(err.to_string())
-}
-
-fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_micros(us: i64) -> DateTime<Utc> {
-    // Every stored value was written by `micros`, so it is in range.
-    Utc.timestamp_micros(us).single().unwrap_or_default()
 }
 
 impl SqliteStore {
