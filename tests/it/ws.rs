@@ -398,11 +398,8 @@ async fn slow_consumer_is_cut_off_and_resumes_without_loss(backend: Backend) {
     ids.sort();
     let grown = rss_bytes(hub.child.id()).saturating_sub(before);
     let published = ((total - warm_up) * blob.len()) as u64;
-    // Buffering the backlog would grow the hub by at least what was
-    // published; allocator and cache noise, with the suite running beside
-    // it, stays well under a third of that.
     assert!(
-        grown < published / 3,
+        grown < published / 4,
         "the hub buffered the unread backlog: RSS grew {grown} bytes for {published} published"
     );
 
@@ -447,5 +444,13 @@ both_modes!(
     too_many_sessions_close_with_4029,
     resume_replays_what_was_missed,
     status_counts_without_leaking_ids,
-    slow_consumer_is_cut_off_and_resumes_without_loss,
 );
+
+/// Both modes one after the other, not as two tests side by side: each
+/// measures its own hub's memory, and two such hubs pumping megabytes at once
+/// on a small machine would measure each other's scheduling, not the bound.
+#[actix_web::test]
+async fn slow_consumer_is_cut_off_and_resumes_without_loss_in_both_modes() {
+    slow_consumer_is_cut_off_and_resumes_without_loss(Backend::Embedded).await;
+    slow_consumer_is_cut_off_and_resumes_without_loss(Backend::Redis).await;
+}
