@@ -12,16 +12,20 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use hub_actors::bus::{Bus, LocalBus};
+use hub_actors::presence::PresenceTracker;
 use hub_actors::ratelimit::RateLimitRegistry;
 use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_actors::webhooks::registry::{DrainAll, WebhookRegistry};
 use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
 use hub_core::metrics::Metrics;
+use hub_core::presence::{LocalLedger, PresenceLedger};
 use hub_core::store::HistoryWindow;
 use hub_core::store::{ClusterView, Leases};
+use hub_core::tokens::PersonalTokenCache;
 use hub_core::{Settings, Store, UserId};
 use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView, WebhookSlot};
+use hub_redis::presence::RedisPresence;
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
 use hub_redis::webhooks::RedisLeases;
@@ -76,6 +80,8 @@ pub struct Application {
     /// The thread the webhook actors run on, stopped before the store is
     /// flushed so no attempt writes after it.
     webhook_arbiter: actix::Arbiter,
+    /// Runs for the life of the server (held so it is not dropped).
+    _presence: Addr<PresenceTracker>,
 }
 
 /// Binds the listening socket with an explicit accept backlog. The standard
@@ -95,6 +101,13 @@ fn listen(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// How long a personal access token read from the store is trusted without
+/// reading it again. Revocations clear it at once; this bounds what a missed
+/// revocation message (a Redis failover) could keep alive.
+const PERSONAL_TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Tokens cached per node at most.
+const PERSONAL_TOKEN_CACHE_SIZE: usize = 10_000;
+
 /// What differs between the two modes.
 struct Backend {
     store: Arc<dyn Store>,
@@ -103,6 +116,13 @@ struct Backend {
     /// Who delivers to which webhook endpoint (cluster mode only).
     leases: Option<Arc<dyn Leases>>,
     limiter: Arc<dyn RateLimiter>,
+    /// Who is online: this node's registry (embedded) or every node's (Redis).
+    presence: Presence,
+}
+
+enum Presence {
+    Local(Arc<LocalLedger>),
+    Shared(Arc<dyn PresenceLedger>),
 }
 
 /// Embedded: SQLite, the in-process bus, per-node rate-limit actors.
@@ -127,6 +147,9 @@ fn embedded_backend(
             RateLimitRegistry::new(settings.rate_limit.max_buckets).start(),
         )),
         leases: None,
+        presence: Presence::Local(Arc::new(LocalLedger::open(Some(
+            settings.storage.data_dir.join("presence.json"),
+        )))),
     })
 }
 
@@ -138,6 +161,7 @@ async fn cluster_backend(
     node_id: &str,
     registry: &Addr<SessionRegistry>,
     metrics: &Arc<Metrics>,
+    personal_tokens: &Arc<PersonalTokenCache>,
 ) -> anyhow::Result<Backend> {
     let prefix = &settings.redis.key_prefix;
     let (client, conn) = hub_redis::store::connect(url)
@@ -166,6 +190,7 @@ async fn cluster_backend(
         registry.clone(),
         metrics.clone(),
         webhooks,
+        personal_tokens.clone(),
     )
     .start();
     registry.do_send(SetPresence(bridge.recipient()));
@@ -178,6 +203,12 @@ async fn cluster_backend(
             node_id,
         ))),
         limiter: Arc::new(RedisRateLimiter(RedisGcra::new(conn.clone(), prefix))),
+        presence: Presence::Shared(Arc::new(RedisPresence::new(
+            conn.clone(),
+            prefix,
+            node_id,
+            settings.presence.check_interval.0,
+        ))),
         leases: Some(Arc::new(RedisLeases::new(
             conn,
             prefix,
@@ -226,8 +257,22 @@ impl Application {
             metrics.clone(),
         )
         .start();
+        let personal_tokens = Arc::new(PersonalTokenCache::new(
+            PERSONAL_TOKEN_CACHE_TTL,
+            PERSONAL_TOKEN_CACHE_SIZE,
+        ));
         let backend = match &settings.redis.url {
-            Some(url) => cluster_backend(url, &settings, &node_id, &registry, &metrics).await?,
+            Some(url) => {
+                cluster_backend(
+                    url,
+                    &settings,
+                    &node_id,
+                    &registry,
+                    &metrics,
+                    &personal_tokens,
+                )
+                .await?
+            }
             None => embedded_backend(&settings, &registry, &metrics)?,
         };
         let Backend {
@@ -236,7 +281,34 @@ impl Application {
             cluster,
             limiter,
             leases,
+            presence,
         } = backend;
+        let (offline_after, check_interval) = (
+            settings.presence.offline_after.0,
+            settings.presence.check_interval.0,
+        );
+        let presence = match presence {
+            Presence::Local(ledger) => {
+                let tracker = PresenceTracker::local(
+                    ledger,
+                    store.clone(),
+                    metrics.clone(),
+                    offline_after,
+                    check_interval,
+                )
+                .start();
+                registry.do_send(SetPresence(tracker.clone().recipient()));
+                tracker
+            }
+            Presence::Shared(ledger) => PresenceTracker::shared(
+                ledger,
+                store.clone(),
+                metrics.clone(),
+                offline_after,
+                check_interval,
+            )
+            .start(),
+        };
 
         let (webhooks, webhook_arbiter) =
             start_webhooks(&settings, store.clone(), leases, bus.clone())
@@ -265,6 +337,7 @@ impl Application {
             settings: settings.clone(),
             store,
             tokens,
+            personal_tokens,
             passwords: Passwords::new(settings.auth.max_concurrent_hashes),
             api_keys: ApiKeys::from_config(&settings.auth.api_keys),
             registry,
@@ -339,6 +412,7 @@ impl Application {
             server,
             state,
             webhook_arbiter,
+            _presence: presence,
         })
     }
 

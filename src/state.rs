@@ -11,6 +11,7 @@ use hub_actors::session::SessionDeps;
 use hub_actors::webhooks::registry::WebhookRegistry;
 use hub_core::metrics::Metrics;
 use hub_core::store::ClusterView;
+use hub_core::tokens::PersonalTokenCache;
 use hub_core::{Settings, Store};
 
 use crate::auth::passwords::Passwords;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Signs and checks JWTs.
     pub tokens: Arc<TokenService>,
+    /// Personal access tokens recently read from the store; a revocation
+    /// clears it on every node.
+    pub personal_tokens: Arc<PersonalTokenCache>,
     /// Argon2id off the async workers.
     pub passwords: Passwords,
     /// Accepted service keys.

@@ -8,14 +8,15 @@
 use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
+use futures_util::future::BoxFuture;
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
 use hub_core::webhook::Delivery;
-use hub_core::{EventSink, UserId};
+use hub_core::{EventSink, TokenId, UserId};
 use tracing::warn;
 
 use crate::frames::{Outbound, ServerFrame};
-use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry};
+use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry, TokenRevoked};
 use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 
 /// Carries events to sessions. The store feeds it (as an [`EventSink`]) in
@@ -29,6 +30,11 @@ pub trait Bus: EventSink {
     /// A `webhook_delivery` frame for every session of the endpoint's owner,
     /// on every node. Sent after the attempt is stored; not stored itself.
     fn webhook_attempted(&self, owner: &UserId, frame: Outbound);
+    /// A personal access token of `owner` was revoked: sessions opened with
+    /// it close, on every node (and, in cluster mode, every other node drops
+    /// it from its token cache). The future ends once the news is out (in
+    /// cluster mode: published), so the revocation can answer after it.
+    fn token_revoked(&self, owner: &UserId, token: &TokenId) -> BoxFuture<'static, ()>;
 }
 
 /// The in-process bus of embedded mode.
@@ -99,5 +105,13 @@ impl Bus for LocalBus {
             user: owner.clone(),
             frame: Arc::new(frame),
         });
+    }
+
+    fn token_revoked(&self, owner: &UserId, token: &TokenId) -> BoxFuture<'static, ()> {
+        self.registry.do_send(TokenRevoked {
+            user: owner.clone(),
+            token: token.clone(),
+        });
+        Box::pin(std::future::ready(()))
     }
 }

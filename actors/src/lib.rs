@@ -5,6 +5,7 @@
 
 pub mod bus;
 pub mod frames;
+pub mod presence;
 pub mod ratelimit;
 pub mod registry;
 pub mod session;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use hub_core::metrics::Metrics;
-use hub_core::{SessionId, UserId};
+use hub_core::{SessionId, TokenId, UserId};
 use tracing::{debug, warn};
 
 use crate::frames::Outbound;
@@ -29,6 +29,9 @@ pub enum Deliver {
     /// The bus may have missed events (a Redis reconnect): replay from the
     /// last event id.
     Resync,
+    /// A personal access token of the session's user was revoked: a session
+    /// opened with it closes.
+    TokenRevoked(TokenId),
 }
 
 /// What a session shares with the registry about its outbound queue.
@@ -111,6 +114,15 @@ pub struct Presence {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetPresence(pub Recipient<Presence>);
+
+/// One of `user`'s personal access tokens was revoked: every session of that
+/// user on this node hears of it, and those opened with it close.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct TokenRevoked {
+    pub user: UserId,
+    pub token: TokenId,
+}
 
 /// The bus lost events it could not deliver (a Redis reconnect): every
 /// session replays from its last event id.
@@ -282,6 +294,19 @@ impl Handler<ResyncAll> for SessionRegistry {
     fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
         for entry in self.users.values().flatten() {
             let _ = entry.recipient.try_send(Deliver::Resync);
+        }
+    }
+}
+
+impl Handler<TokenRevoked> for SessionRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: TokenRevoked, _: &mut Context<Self>) {
+        for entry in self.users.get(&msg.user).into_iter().flatten() {
+            // A full mailbox means a slow session, evicted soon anyway.
+            let _ = entry
+                .recipient
+                .try_send(Deliver::TokenRevoked(msg.token.clone()));
         }
     }
 }

@@ -19,7 +19,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseReason, ProtocolError, WebsocketContext};
 use chrono::Utc;
 use hub_core::store::HistoryWindow;
-use hub_core::{ActivityId, SessionId, Store, UserId};
+use hub_core::{ActivityId, SessionId, Store, TokenId, UserId};
 use tracing::{debug, info, warn, Span};
 
 use crate::frames::{self, ClientFrame, Close, EventFilter, Outbound, ServerFrame, WsErrorCode};
@@ -66,6 +66,10 @@ pub struct WsSession {
     last_seen: Instant,
     /// `exp` of the access token that opened the session.
     token_exp: i64,
+    /// The personal access token that opened the session, if one did: its
+    /// revocation closes the session (4001) until a `refresh` frame moves
+    /// the session onto an access token.
+    personal_token: Option<TokenId>,
     /// Closes the session at token expiry; replaced by a `refresh` frame.
     expiry: Option<SpawnHandle>,
     /// `last_event_id` from the query string, replayed once registered.
@@ -97,6 +101,7 @@ impl WsSession {
             last_seq: 0,
             last_seen: Instant::now(),
             token_exp,
+            personal_token: None,
             expiry: None,
             initial_resume: resume_from,
             registered: false,
@@ -106,6 +111,12 @@ impl WsSession {
     }
 
     /// Makes this a webhooks-only (portal) session.
+    /// The session was opened with this personal access token.
+    pub fn opened_with(mut self, token: TokenId) -> Self {
+        self.personal_token = Some(token);
+        self
+    }
+
     pub fn webhooks_only(mut self) -> Self {
         self.webhooks_only = true;
         self.initial_resume = None;
@@ -256,7 +267,11 @@ impl WsSession {
             }
             ClientFrame::Resume { last_event_id } => self.resume(ActivityId(last_event_id), ctx),
             ClientFrame::Refresh { token } => match self.deps.tokens.check(&token) {
-                Ok((user, exp)) if user == self.user => self.schedule_expiry(exp, ctx),
+                Ok((user, exp)) if user == self.user => {
+                    // Now held by an access token, not by the personal one.
+                    self.personal_token = None;
+                    self.schedule_expiry(exp, ctx)
+                }
                 Ok(_) => self.error(
                     ctx,
                     WsErrorCode::WrongUser,
@@ -358,6 +373,12 @@ impl Handler<Deliver> for WsSession {
             Deliver::Frame(frame) => frame,
             Deliver::Close(code) => {
                 self.close(ctx, code, "service restart");
+                return;
+            }
+            Deliver::TokenRevoked(id) => {
+                if self.personal_token.as_ref() == Some(&id) {
+                    self.close(ctx, Close::TokenExpired, "token revoked");
+                }
                 return;
             }
             Deliver::Resync => {

@@ -34,6 +34,15 @@ impl Message {
         let event_type = text(&value["type"]).unwrap_or_else(|| "event".into());
         let title = text(&data["title"]).unwrap_or_else(|| match event_type.as_str() {
             crate::webhook::TEST_EVENT => "Test delivery from AI Clone Hub".into(),
+            "presence.online" | "presence.offline" => format!(
+                "User {} is {}",
+                text(&data["user_id"]).unwrap_or_else(|| "?".into()),
+                if event_type == "presence.online" {
+                    "online"
+                } else {
+                    "offline"
+                }
+            ),
             other => other.replace('_', " "),
         });
         Message {
@@ -140,6 +149,15 @@ mod tests {
             blocks[2]["elements"][0]["text"],
             "meeting_booked · 2026-12-02T06:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn presence_reads_as_a_sentence() {
+        let envelope = r#"{"type":"presence.offline","timestamp":"2026-12-02T06:00:30.000Z","data":{"user_id":"usr_7","status":"offline","at":"2026-12-02T06:00:00.000Z"}}"#;
+        let m = Message::of(envelope);
+        assert_eq!(m.title, "User usr_7 is offline");
+        assert_eq!(m.event_type, "presence.offline");
+        assert!(m.link.is_none());
     }
 
     #[test]

@@ -12,9 +12,11 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod net;
+pub mod presence;
 pub mod settings;
 pub mod store;
 pub mod time;
+pub mod tokens;
 pub mod webhook;
 
 pub use events::EventSink;

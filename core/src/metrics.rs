@@ -98,6 +98,11 @@ pub const WEBHOOK_OUTCOMES: [&str; 5] = [
 pub struct Metrics {
     /// Open WebSocket sessions on this node.
     pub sessions: AtomicI64,
+    /// Users online across the deployment, as presence last decided (the
+    /// users `presence.online` was sent for and `presence.offline` not yet).
+    pub presence_online: AtomicI64,
+    /// Presence events decided, by status (0 online, 1 offline).
+    pub presence_changes: [AtomicU64; 2],
     /// Activities stored, by type (index of `ActivityType::ALL`).
     pub events_published: [AtomicU64; 8],
     /// Frames handed to sessions by the registry.
@@ -121,6 +126,8 @@ impl Default for Metrics {
     fn default() -> Self {
         Self {
             sessions: AtomicI64::new(0),
+            presence_online: AtomicI64::new(0),
+            presence_changes: Default::default(),
             events_published: Default::default(),
             frames_sent: AtomicU64::new(0),
             slow_consumers: AtomicU64::new(0),
@@ -186,6 +193,25 @@ impl Metrics {
         );
         let _ = writeln!(o, "# TYPE hub_sessions gauge");
         let _ = writeln!(o, "hub_sessions {}", self.sessions.load(Ordering::Relaxed));
+        let _ = writeln!(
+            o,
+            "# HELP hub_presence_users_online Users with a session anywhere in the deployment, as presence last decided."
+        );
+        let _ = writeln!(o, "# TYPE hub_presence_users_online gauge");
+        let _ = writeln!(
+            o,
+            "hub_presence_users_online {}",
+            self.presence_online.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "# HELP hub_presence_changes_total Presence events decided, by status."
+        );
+        let _ = writeln!(o, "# TYPE hub_presence_changes_total counter");
+        for (i, status) in ["online", "offline"].iter().enumerate() {
+            let n = self.presence_changes[i].load(Ordering::Relaxed);
+            let _ = writeln!(o, "hub_presence_changes_total{{status=\"{status}\"}} {n}");
+        }
         let _ = writeln!(
             o,
             "# HELP hub_events_published_total Activities stored, by type."

@@ -21,6 +21,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub websocket: WebSocketSettings,
     pub webhooks: WebhookSettings,
+    pub presence: PresenceSettings,
     pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
 }
@@ -169,6 +170,17 @@ pub struct WebhookSettings {
     /// Cluster mode: how long a node's ownership of an endpoint lasts unless
     /// renewed; the fail-over time when a node dies.
     pub lease_ttl: Dur,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceSettings {
+    /// How long a user's last session must have been gone before
+    /// `presence.offline` (a reload or a move between nodes is no absence).
+    pub offline_after: Dur,
+    /// How often presence is checked: the delay before `presence.online`,
+    /// and the precision of `offline_after`.
+    pub check_interval: Dur,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -359,6 +371,9 @@ impl Settings {
         }
         if self.webhooks.lease_ttl.0 < std::time::Duration::from_millis(300) {
             return bad("webhooks.lease_ttl", "must be at least 300ms");
+        }
+        if self.presence.check_interval.0 < std::time::Duration::from_millis(50) {
+            return bad("presence.check_interval", "must be at least 50ms");
         }
         for (group, policy) in &self.rate_limit.policies {
             if policy.limit == 0 || policy.window.0.is_zero() {

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, EndpointUpdate,
-    SigningSecrets, Webhook, WebhookChange, WebhookRecord,
+    EventType, SigningSecrets, Webhook, WebhookChange, WebhookRecord,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -413,6 +413,18 @@ pub trait Store: Send + Sync + 'static {
     /// number is not above the delivery's count changes nothing (a stale
     /// write after a newer one).
     async fn record_attempt(&self, record: AttemptRecord) -> Result<(), StoreError>;
+    /// Stores, as one atomic step, a pending delivery of a non-activity event
+    /// (presence) carrying `payload` for every active endpoint of `user`
+    /// that lists `event` by name (an empty list takes activities only), and
+    /// announces them (`deliveries_committed`). Nothing else is stored: such
+    /// events are not history and not counted.
+    async fn enqueue_event(
+        &self,
+        user: &UserId,
+        event: EventType,
+        payload: String,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError>;
     /// Stores a `webhook.test` delivery together with its only attempt.
     async fn record_test_delivery(
         &self,

@@ -19,6 +19,107 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// Event type of the probe sent by `POST /api/webhooks/{id}/test`.
 pub const TEST_EVENT: &str = "webhook.test";
 
+/// What an endpoint can subscribe to: every activity type, and the two
+/// presence events (a user's first session opened anywhere, the last one
+/// gone for a while). Presence events are not activities: they are never
+/// stored in history or counted, only delivered to endpoints that list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum EventType {
+    #[serde(rename = "prospect_added")]
+    ProspectAdded,
+    #[serde(rename = "research_completed")]
+    ResearchCompleted,
+    #[serde(rename = "outreach_sent")]
+    OutreachSent,
+    #[serde(rename = "meeting_booked")]
+    MeetingBooked,
+    #[serde(rename = "content_published")]
+    ContentPublished,
+    #[serde(rename = "task_completed")]
+    TaskCompleted,
+    #[serde(rename = "automation_triggered")]
+    AutomationTriggered,
+    #[serde(rename = "notification")]
+    Notification,
+    #[serde(rename = "presence.online")]
+    PresenceOnline,
+    #[serde(rename = "presence.offline")]
+    PresenceOffline,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 10] = [
+        EventType::ProspectAdded,
+        EventType::ResearchCompleted,
+        EventType::OutreachSent,
+        EventType::MeetingBooked,
+        EventType::ContentPublished,
+        EventType::TaskCompleted,
+        EventType::AutomationTriggered,
+        EventType::Notification,
+        EventType::PresenceOnline,
+        EventType::PresenceOffline,
+    ];
+
+    /// The activity type this event is, or `None` for presence.
+    pub fn activity(self) -> Option<ActivityType> {
+        Some(match self {
+            EventType::ProspectAdded => ActivityType::ProspectAdded,
+            EventType::ResearchCompleted => ActivityType::ResearchCompleted,
+            EventType::OutreachSent => ActivityType::OutreachSent,
+            EventType::MeetingBooked => ActivityType::MeetingBooked,
+            EventType::ContentPublished => ActivityType::ContentPublished,
+            EventType::TaskCompleted => ActivityType::TaskCompleted,
+            EventType::AutomationTriggered => ActivityType::AutomationTriggered,
+            EventType::Notification => ActivityType::Notification,
+            EventType::PresenceOnline | EventType::PresenceOffline => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PresenceOnline => "presence.online",
+            EventType::PresenceOffline => "presence.offline",
+            other => other.activity().map_or("", ActivityType::as_str),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// Presence events go only to endpoints that list them; an empty list
+    /// means every activity type.
+    pub fn is_presence(self) -> bool {
+        self.activity().is_none()
+    }
+}
+
+impl From<ActivityType> for EventType {
+    fn from(kind: ActivityType) -> Self {
+        match kind {
+            ActivityType::ProspectAdded => EventType::ProspectAdded,
+            ActivityType::ResearchCompleted => EventType::ResearchCompleted,
+            ActivityType::OutreachSent => EventType::OutreachSent,
+            ActivityType::MeetingBooked => EventType::MeetingBooked,
+            ActivityType::ContentPublished => EventType::ContentPublished,
+            ActivityType::TaskCompleted => EventType::TaskCompleted,
+            ActivityType::AutomationTriggered => EventType::AutomationTriggered,
+            ActivityType::Notification => EventType::Notification,
+        }
+    }
+}
+
+/// Does a subscription list `events` take `event`? Empty means every
+/// activity type (and no presence event).
+pub fn subscribes(events: &[EventType], event: EventType) -> bool {
+    if events.is_empty() {
+        !event.is_presence()
+    } else {
+        events.contains(&event)
+    }
+}
+
 /// Whether an endpoint receives deliveries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -101,8 +202,9 @@ pub struct Webhook {
     pub user_id: UserId,
     /// Where deliveries are POSTed (http or https).
     pub url: String,
-    /// Activity types delivered; empty means every type.
-    pub events: Vec<ActivityType>,
+    /// Event types delivered; empty means every activity type (presence
+    /// events only when listed).
+    pub events: Vec<EventType>,
     pub description: Option<String>,
     /// The body it receives; `standard` unless set.
     #[serde(default)]
@@ -129,9 +231,9 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// Does this endpoint subscribe to `kind`?
-    pub fn wants(&self, kind: ActivityType) -> bool {
-        self.events.is_empty() || self.events.contains(&kind)
+    /// Does this endpoint subscribe to `event`?
+    pub fn wants(&self, event: impl Into<EventType>) -> bool {
+        subscribes(&self.events, event.into())
     }
 }
 
@@ -185,8 +287,8 @@ pub struct WebhookRecord {
 pub struct WebhookChange {
     /// Already checked against the SSRF guard.
     pub url: String,
-    /// Empty means every type.
-    pub events: Vec<ActivityType>,
+    /// Empty means every activity type.
+    pub events: Vec<EventType>,
     pub description: Option<String>,
     pub format: WebhookFormat,
     /// When the change was made.
@@ -428,8 +530,28 @@ mod tests {
             version: 0,
         };
         assert!(w.wants(ActivityType::Notification));
-        w.events = vec![ActivityType::MeetingBooked];
+        assert!(
+            !w.wants(EventType::PresenceOnline),
+            "presence only when listed"
+        );
+        w.events = vec![EventType::MeetingBooked, EventType::PresenceOffline];
         assert!(w.wants(ActivityType::MeetingBooked));
         assert!(!w.wants(ActivityType::Notification));
+        assert!(w.wants(EventType::PresenceOffline));
+        assert!(!w.wants(EventType::PresenceOnline));
+    }
+
+    #[test]
+    fn event_types_round_trip_and_match_activity_names() {
+        for e in EventType::ALL {
+            assert_eq!(EventType::parse(e.as_str()), Some(e));
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+            if let Some(kind) = e.activity() {
+                assert_eq!(kind.as_str(), e.as_str());
+                assert_eq!(EventType::from(kind), e);
+            }
+        }
+        assert_eq!(EventType::parse("presence"), None);
     }
 }

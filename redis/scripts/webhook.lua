@@ -8,6 +8,7 @@
 --   attempt p webhook delivery number attempt_json status next updated
 --           last_at last_code fails reason          → 1 | 0
 --   test    p webhook delivery seqless fields... | attempt_json last_at last_code fails reason
+--   event   p user type payload created dbase origin → {delivery, webhook, ...}
 local op, p = ARGV[1], ARGV[2]
 
 if op == 'create' then
@@ -125,6 +126,31 @@ if op == 'test' then
   redis.call('RPUSH', p .. 'dla:' .. did, ARGV[5])
   endpoint_after(p, webhook, ARGV[6], ARGV[7], ARGV[8], ARGV[9])
   return 1
+end
+
+if op == 'event' then
+  -- A non-activity event (presence): a pending delivery for every active
+  -- endpoint of the user that lists the type by name (an empty list means
+  -- activities only), announced on the webhook channel like an append's.
+  local user, kind, payload, created, dbase, origin = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+  local hooks = redis.call('HGETALL', p .. 'whactive:' .. user)
+  local deliveries = {}
+  for i = 1, #hooks, 2 do
+    local webhook, events = hooks[i], hooks[i + 1]
+    if events ~= '' and string.find(',' .. events .. ',', ',' .. kind .. ',', 1, true) then
+      local dseq = redis.call('INCR', p .. 'dseq')
+      local did = 'msg_' .. string.format('%016x', dseq) .. dbase
+      redis.call('HSET', p .. 'dl:' .. did, 'webhook', webhook, 'user', user, 'type', kind,
+        'payload', payload, 'status', 'pending', 'attempts', 0, 'retry_base', 0,
+        'next', created, 'created', created, 'updated', created, 'seq', dseq)
+      redis.call('ZADD', p .. 'dlw:' .. webhook, dseq, did)
+      redis.call('ZADD', p .. 'dlp:' .. webhook, dseq, did)
+      redis.call('PUBLISH', p .. 'ch:wh', webhook .. '|' .. origin)
+      table.insert(deliveries, did)
+      table.insert(deliveries, webhook)
+    end
+  end
+  return deliveries
 end
 
 return redis.error_reply('unknown webhook operation ' .. tostring(op))

@@ -5,7 +5,8 @@
 //! Messages are forwarded to the local `SessionRegistry` unparsed, except for
 //! the small header the publishing script puts in front of each frame:
 //! `e|<seq>|<type>|<frame>` (events), `t|<frame>` (task updates),
-//! `b|<frame>` (broadcasts).
+//! `b|<frame>` (broadcasts), and `k|<user>|<token>` (a personal access token
+//! was revoked: dropped from this node's cache, its sessions closed).
 //!
 //! When the pub/sub connection drops (Redis restarted), the bridge reconnects
 //! with backoff, subscribes again to every channel it needs, and asks every
@@ -23,16 +24,20 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use hub_actors::bus::Bus;
 use hub_actors::frames::{Outbound, ServerFrame};
-use hub_actors::registry::{BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry};
+use hub_actors::registry::{
+    BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry, TokenRevoked,
+};
 use hub_actors::webhooks::registry::{DeliveriesCommitted, PendingAvailable, WebhookRegistry};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, ActivityType, Task};
 use hub_core::store::{ClusterCounts, ClusterView, StoreError};
+use hub_core::tokens::PersonalTokenCache;
 use hub_core::webhook::Delivery;
-use hub_core::{EventSink, UserId};
+use hub_core::{EventSink, TokenId, UserId};
 use redis::aio::{ConnectionManager, PubSubSink};
 use redis::AsyncCommands;
 use tracing::{error, info, warn};
@@ -40,7 +45,7 @@ use tracing::{error, info, warn};
 /// How often a node renews its presence in Redis.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A node whose presence is older than this is considered gone.
-const NODE_TTL: Duration = Duration::from_secs(15);
+pub const NODE_TTL: Duration = Duration::from_secs(15);
 /// First and largest wait between reconnection attempts.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(2);
@@ -96,6 +101,9 @@ pub struct RedisBridge {
     backoff: Duration,
     /// The webhook registry, once it runs (shared with [`ClusterBus`]).
     webhooks: WebhookSlot,
+    /// This node's personal access token cache: revocations published by
+    /// any node (`k|<user>|<token>` on the broadcast channel) clear it.
+    tokens: Arc<PersonalTokenCache>,
 }
 
 /// The webhook registry starts after the store and the bus; whoever needs it
@@ -116,9 +124,11 @@ impl RedisBridge {
         registry: Addr<SessionRegistry>,
         metrics: Arc<Metrics>,
         webhooks: WebhookSlot,
+        tokens: Arc<PersonalTokenCache>,
     ) -> Self {
         Self {
             webhooks,
+            tokens,
             client,
             conn,
             keys: Keys {
@@ -141,6 +151,7 @@ impl RedisBridge {
         let registry = self.registry.clone();
         let me = ctx.address();
         let webhooks = self.webhooks.clone();
+        let tokens = self.tokens.clone();
         let node = self.node_id.clone();
         let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
         channels.push(keys.broadcast_channel());
@@ -157,7 +168,13 @@ impl RedisBridge {
                     if channel == webhook_channel {
                         pending_elsewhere(&webhooks, &node, msg.get_payload_bytes());
                     } else {
-                        forward(&registry, &user_prefix, channel, msg.get_payload_bytes());
+                        forward(
+                            &registry,
+                            &tokens,
+                            &user_prefix,
+                            channel,
+                            msg.get_payload_bytes(),
+                        );
                     }
                 }
                 me.do_send(Disconnected);
@@ -172,6 +189,8 @@ impl RedisBridge {
                 act.heartbeat(ctx, true);
                 if resync {
                     act.registry.do_send(ResyncAll);
+                    // Revocations published while deaf were missed.
+                    act.tokens.clear();
                 }
             }
             Err(err) => {
@@ -242,13 +261,30 @@ fn pending_elsewhere(webhooks: &WebhookSlot, node: &str, payload: &[u8]) {
 }
 
 /// Hands one pub/sub message to the registry.
-fn forward(registry: &Addr<SessionRegistry>, user_prefix: &str, channel: &str, payload: &[u8]) {
+fn forward(
+    registry: &Addr<SessionRegistry>,
+    tokens: &PersonalTokenCache,
+    user_prefix: &str,
+    channel: &str,
+    payload: &[u8],
+) {
     let Ok(payload) = std::str::from_utf8(payload) else {
         return;
     };
     let Some((tag, rest)) = payload.split_once('|') else {
         return;
     };
+    if tag == "k" {
+        if let Some((user, token)) = rest.split_once('|') {
+            let token = TokenId(token.to_owned());
+            tokens.forget(&token);
+            registry.do_send(TokenRevoked {
+                user: UserId(user.to_owned()),
+                token,
+            });
+        }
+        return;
+    }
     let frame = match tag {
         "e" => {
             let mut parts = rest.splitn(3, '|');
@@ -414,6 +450,20 @@ impl Bus for ClusterBus {
                 warn!(cause = %err, "a webhook_delivery frame could not be published");
             }
         });
+    }
+
+    /// Published on the broadcast channel: every node drops the token from
+    /// its cache and closes the sessions opened with it.
+    fn token_revoked(&self, owner: &UserId, token: &TokenId) -> BoxFuture<'static, ()> {
+        let payload = format!("k|{owner}|{token}");
+        let channel = self.keys.broadcast_channel();
+        let mut conn = self.conn.clone();
+        Box::pin(async move {
+            if let Err(err) = conn.publish::<_, _, ()>(&channel, payload).await {
+                // The other nodes' caches forget it within their TTL.
+                error!(cause = %err, "a token revocation could not be published");
+            }
+        })
     }
 
     fn broadcast(&self, data: &serde_json::Value) {

@@ -4,6 +4,7 @@
 //! `redis/scripts/`; `redis/redis.conf` is a production Redis configuration.
 
 pub mod bridge;
+pub mod presence;
 pub mod ratelimit;
 pub mod store;
 pub mod webhooks;

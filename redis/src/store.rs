@@ -34,7 +34,7 @@ use hub_core::store::{
 use hub_core::time::{from_micros, micros};
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
-    EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookRecord,
+    EndpointUpdate, EventType, SigningSecrets, Webhook, WebhookChange, WebhookRecord,
 };
 use hub_core::EventSink;
 use std::collections::HashMap;
@@ -1365,6 +1365,43 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn enqueue_event(
+        &self,
+        user: &UserId,
+        event: EventType,
+        payload: String,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut inv = self.webhook_op("event");
+        inv.arg(user.as_str())
+            .arg(event.as_str())
+            .arg(&payload)
+            .arg(micros(at))
+            .arg(Self::delivery_base())
+            .arg(&self.node_id);
+        let flat: Vec<String> = inv
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let deliveries: Vec<Delivery> = flat
+            .chunks_exact(2)
+            .map(|pair| {
+                Delivery::pending(
+                    DeliveryId(pair[0].clone()),
+                    WebhookId(pair[1].clone()),
+                    user.clone(),
+                    event.as_str(),
+                    payload.clone(),
+                    at,
+                )
+            })
+            .collect();
+        if !deliveries.is_empty() {
+            self.sink.deliveries_committed(&deliveries);
+        }
+        Ok(deliveries)
     }
 
     async fn record_test_delivery(

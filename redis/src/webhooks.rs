@@ -8,11 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hub_core::ids::{DeliveryId, UserId, WebhookId};
-use hub_core::model::ActivityType;
 use hub_core::store::{Leases, StoreError};
 use hub_core::time::from_micros;
 use hub_core::webhook::{
-    Delivery, DeliveryAttempt, DeliveryStatus, SigningSecrets, Webhook, WebhookFormat,
+    Delivery, DeliveryAttempt, DeliveryStatus, EventType, SigningSecrets, Webhook, WebhookFormat,
     WebhookRecord, WebhookStatus,
 };
 use redis::aio::ConnectionManager;
@@ -39,7 +38,7 @@ fn number<T: std::str::FromStr + Default>(fields: &HashMap<String, String>, name
 }
 
 /// Comma-separated type names, as the append function matches them.
-pub fn events_csv(events: &[ActivityType]) -> String {
+pub fn events_csv(events: &[EventType]) -> String {
     events
         .iter()
         .map(|e| e.as_str())
@@ -47,14 +46,14 @@ pub fn events_csv(events: &[ActivityType]) -> String {
         .join(",")
 }
 
-pub fn events_json(events: &[ActivityType]) -> String {
+pub fn events_json(events: &[EventType]) -> String {
     serde_json::to_string(events).unwrap_or_else(|_| "[]".into())
 }
 
 /// The hash of a webhook (`HGETALL`), or `None` if it has no fields.
 pub fn record_from_hash(fields: HashMap<String, String>) -> Option<WebhookRecord> {
     let id = fields.get("id")?.clone();
-    let events: Vec<ActivityType> = fields
+    let events: Vec<EventType> = fields
         .get("events")
         .and_then(|e| serde_json::from_str(e).ok())
         .unwrap_or_default();

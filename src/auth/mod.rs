@@ -179,8 +179,9 @@ pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, Api
 }
 
 /// Finds the caller of a request: [`credential`], then, for a personal
-/// access token, the store (so a revoked token fails at once, on every node)
-/// and the scope the route needs.
+/// access token, the token cache or the store (a revocation clears the token
+/// from every node's cache, so it fails at once everywhere) and the scope
+/// the route needs.
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
     match credential(req, state)? {
         Credential::Known(caller) => Ok(caller),
@@ -196,13 +197,22 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller,
 /// minute); 401 if it was revoked, never issued, or has expired.
 pub async fn personal_token(state: &AppState, hash: &str) -> Result<PersonalTokenRecord, ApiError> {
     let now = hub_core::time::now();
-    let record = state
-        .store
-        .personal_token_by_hash(hash)
-        .await?
-        .ok_or_else(|| {
-            unauthenticated("The personal access token is not valid (revoked or never issued).")
-        })?;
+    let record = match state.personal_tokens.get(hash) {
+        Some(record) => record,
+        None => {
+            let record = state
+                .store
+                .personal_token_by_hash(hash)
+                .await?
+                .ok_or_else(|| {
+                    unauthenticated(
+                        "The personal access token is not valid (revoked or never issued).",
+                    )
+                })?;
+            state.personal_tokens.put(record.clone());
+            record
+        }
+    };
     if record.token.expires_at.is_some_and(|at| at <= now) {
         return Err(unauthenticated("The personal access token has expired."));
     }
@@ -215,6 +225,7 @@ pub async fn personal_token(state: &AppState, hash: &str) -> Result<PersonalToke
             .store
             .touch_personal_token(&record.token.id, now)
             .await?;
+        state.personal_tokens.touched(hash, now);
     }
     Ok(record)
 }

@@ -7,8 +7,10 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use hub_core::model::{Activity, ActivityType};
+use hub_core::presence::{PresenceChange, PresenceStatus};
 use hub_core::store::ActivityQuery;
 use hub_core::webhook;
+use hub_core::webhook::EventType;
 use hub_core::{ActivityId, WebhookId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,8 +30,9 @@ pub struct Subscribe {
     /// Where the events go (the URL Zapier gives as `targetUrl`).
     #[schema(example = "https://hooks.zapier.com/hooks/standard/1/abc/")]
     pub target_url: String,
-    /// The one activity type this subscription delivers.
-    #[schema(value_type = ActivityType)]
+    /// The one event type this subscription delivers: an activity type, or
+    /// `presence.online` / `presence.offline`.
+    #[schema(value_type = EventType)]
     pub event: String,
 }
 
@@ -39,7 +42,7 @@ pub struct Subscription {
     #[schema(value_type = String, example = "wh_0193c1d2e3f4")]
     pub id: WebhookId,
     pub target_url: String,
-    #[schema(value_type = ActivityType)]
+    #[schema(value_type = EventType)]
     pub event: String,
 }
 
@@ -47,14 +50,18 @@ pub struct Subscription {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SampleQuery {
-    /// The activity type of the trigger.
-    #[param(value_type = ActivityType)]
+    /// The event type of the trigger.
+    #[param(value_type = EventType)]
     pub event: String,
 }
 
-fn event_type(name: &str) -> ApiResult<ActivityType> {
-    ActivityType::parse(name.trim())
-        .ok_or_else(|| ApiError::field("event", format!("{name:?} is not an activity type")))
+fn event_type(name: &str) -> ApiResult<EventType> {
+    EventType::parse(name.trim()).ok_or_else(|| {
+        ApiError::field(
+            "event",
+            format!("{name:?} is not an event type (an activity type or presence.online / presence.offline)"),
+        )
+    })
 }
 
 /// Subscribe a URL to one event type: a new standard-format webhook.
@@ -144,7 +151,24 @@ pub async fn sample(
     caller: UserCaller,
     Query(q): Query<SampleQuery>,
 ) -> ApiResult<HttpResponse> {
-    let kind = event_type(&q.event)?;
+    let event = event_type(&q.event)?;
+    let Some(kind) = event.activity() else {
+        // Presence is never stored: one typical change.
+        let status = if event == EventType::PresenceOnline {
+            PresenceStatus::Online
+        } else {
+            PresenceStatus::Offline
+        };
+        let now = hub_core::time::now();
+        let change = PresenceChange {
+            user_id: caller.0.clone(),
+            status,
+            at: now,
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&change.envelope(now)).unwrap_or_default();
+        return Ok(HttpResponse::Ok().json(vec![body]));
+    };
     let page = state
         .store
         .list_activities(

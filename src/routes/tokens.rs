@@ -3,7 +3,9 @@
 //! hub keeps only its SHA-256. A token acts as its user within its scopes
 //! (`read`, `write`, `webhooks`), on REST and on the WebSocket, and stops
 //! working the moment it is revoked, on every node: each use is checked
-//! against the store.
+//! against a small per-node cache of the store's records, from which a
+//! revocation removes the token on every node, and sessions opened with it
+//! close (4001).
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use base64::Engine;
@@ -171,11 +173,12 @@ pub async fn revoke_token(
     caller: UserCaller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    if state
-        .store
-        .revoke_personal_token(&caller.0, &TokenId(id.into_inner()))
-        .await?
-    {
+    let id = TokenId(id.into_inner());
+    if state.store.revoke_personal_token(&caller.0, &id).await? {
+        // This node at once; the others (and every session opened with the
+        // token) through the bus.
+        state.personal_tokens.forget(&id);
+        state.bus.token_revoked(&caller.0, &id).await;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::new(

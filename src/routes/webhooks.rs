@@ -11,12 +11,11 @@ use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::Utc;
 use hub_actors::webhooks::registry::{RetryDelivery, TestWebhook, WebhookChanged, WebhookRemoved};
 use hub_actors::webhooks::{signing, ssrf};
-use hub_core::model::ActivityType;
 use hub_core::store::Conflict;
 use hub_core::store::Page;
 use hub_core::webhook::{
-    self, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus, Webhook,
-    WebhookChange, WebhookFormat, WebhookRecord, WebhookStatus, TEST_EVENT,
+    self, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus, EventType,
+    Webhook, WebhookChange, WebhookFormat, WebhookRecord, WebhookStatus, TEST_EVENT,
 };
 use hub_core::{DeliveryId, StoreError, UserId, WebhookId};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -39,9 +38,10 @@ pub struct CreateWebhook {
     /// address is refused with 403 `target_not_allowed`.
     #[schema(example = "https://hooks.example.com/aiclone")]
     pub url: String,
-    /// Activity types to deliver; empty or absent means every type.
+    /// Event types to deliver; empty or absent means every activity type.
+    /// `presence.online` and `presence.offline` arrive only when listed.
     #[serde(default)]
-    #[schema(value_type = Vec<ActivityType>)]
+    #[schema(value_type = Vec<EventType>)]
     pub events: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
@@ -59,7 +59,7 @@ pub struct CreateWebhook {
 pub struct ReplaceWebhook {
     pub url: String,
     #[serde(default)]
-    #[schema(value_type = Vec<ActivityType>)]
+    #[schema(value_type = Vec<EventType>)]
     pub events: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
@@ -74,7 +74,7 @@ pub struct ReplaceWebhook {
 #[serde(deny_unknown_fields)]
 pub struct PatchWebhook {
     pub url: Option<String>,
-    #[schema(value_type = Option<Vec<ActivityType>>)]
+    #[schema(value_type = Option<Vec<EventType>>)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -198,13 +198,13 @@ async fn check_url(state: &AppState, url: &str) -> Result<String, UrlRefusal> {
     Ok(parsed.to_string())
 }
 
-fn check_events(names: &[String]) -> Result<Vec<ActivityType>, FieldError> {
+fn check_events(names: &[String]) -> Result<Vec<EventType>, FieldError> {
     let mut events = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let kind = ActivityType::parse(name.trim()).ok_or_else(|| {
+        let kind = EventType::parse(name.trim()).ok_or_else(|| {
             field(
                 &format!("events[{i}]"),
-                format!("{name:?} is not an activity type"),
+                format!("{name:?} is not an event type (an activity type or presence.online / presence.offline)"),
             )
         })?;
         if !events.contains(&kind) {
@@ -236,7 +236,7 @@ async fn check_config(
     url: &str,
     events: &[String],
     description: Option<String>,
-) -> ApiResult<(String, Vec<ActivityType>, Option<String>)> {
+) -> ApiResult<(String, Vec<EventType>, Option<String>)> {
     let mut fields = Vec::new();
     let mut blocked = false;
     let url = check_url(state, url)
@@ -320,7 +320,7 @@ pub(crate) async fn check_new(
     url: &str,
     events: &[String],
     description: Option<String>,
-) -> ApiResult<(String, Vec<ActivityType>, Option<String>)> {
+) -> ApiResult<(String, Vec<EventType>, Option<String>)> {
     check_config(state, url, events, description).await
 }
 
@@ -329,7 +329,7 @@ pub(crate) async fn create_checked(
     state: &AppState,
     owner: UserId,
     url: String,
-    events: Vec<ActivityType>,
+    events: Vec<EventType>,
     description: Option<String>,
     format: WebhookFormat,
 ) -> ApiResult<CreatedWebhook> {
@@ -805,7 +805,9 @@ mod tests {
     #[test]
     fn event_names_are_checked_and_deduplicated() {
         let ok = check_events(&["meeting_booked".into(), " meeting_booked".into()]).unwrap();
-        assert_eq!(ok, vec![ActivityType::MeetingBooked]);
+        assert_eq!(ok, vec![EventType::MeetingBooked]);
+        let presence = check_events(&["presence.offline".into()]).unwrap();
+        assert_eq!(presence, vec![EventType::PresenceOffline]);
         let err = check_events(&["notification".into(), "webhook.test".into()]).unwrap_err();
         assert_eq!(err.field, "events[1]");
         assert!(check_events(&[]).unwrap().is_empty());

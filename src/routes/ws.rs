@@ -83,8 +83,8 @@ pub async fn connect(
             "Send an access token (Authorization: Bearer or ?token=).",
         ));
     };
-    // (user, token expiry, portal session?)
-    let (user, exp, portal) = if token.starts_with(crate::auth::PAT_PREFIX) {
+    // (user, token expiry, portal session?, personal access token)
+    let (user, exp, portal, personal_token) = if token.starts_with(crate::auth::PAT_PREFIX) {
         let record = crate::auth::personal_token(&state, &crate::auth::token_hash(token)).await?;
         if !record.token.scopes.contains(&TokenScope::Read) {
             return Err(ApiError::new(
@@ -99,13 +99,13 @@ pub async fn connect(
             .expires_at
             .unwrap_or_else(|| hub_core::time::now() + chrono::Duration::days(365))
             .timestamp();
-        (record.user_id, exp, false)
+        (record.user_id, exp, false, Some(record.token.id))
     } else {
         let claims = state.tokens.verify_bearer(token).map_err(|_| {
             ApiError::new(ErrorCode::Unauthenticated, "The access token is not valid.")
         })?;
         let portal = claims.typ == crate::auth::tokens::TYP_PORTAL;
-        (UserId(claims.sub), claims.exp, portal)
+        (UserId(claims.sub), claims.exp, portal, None)
     };
     if !origin_allowed(&req, &state) {
         return Err(ApiError::new(
@@ -128,6 +128,9 @@ pub async fn connect(
     // A portal session sees its user's webhook deliveries and nothing else.
     if portal {
         session = session.webhooks_only();
+    }
+    if let Some(id) = personal_token {
+        session = session.opened_with(id);
     }
     session::start(
         session,

@@ -30,8 +30,8 @@ use hub_core::store::{
 use hub_core::time::{from_micros, micros};
 use hub_core::webhook::{
     self, AttemptRecord, Delivery, DeliveryAttempt, DeliveryLog, DeliveryQuery, DeliveryStatus,
-    EndpointUpdate, SigningSecrets, Webhook, WebhookChange, WebhookFormat, WebhookRecord,
-    WebhookStatus,
+    EndpointUpdate, EventType, SigningSecrets, Webhook, WebhookChange, WebhookFormat,
+    WebhookRecord, WebhookStatus,
 };
 use hub_core::EventSink;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, ToSql};
@@ -731,12 +731,12 @@ const WEBHOOK_COLUMNS: &str =
      last_delivery_at, last_status_code, consecutive_failures, version, \
      secret, previous_secret, previous_secret_expires_at, format";
 
-fn events_to_text(events: &[ActivityType]) -> String {
+fn events_to_text(events: &[EventType]) -> String {
     // A list of plain enum values always serialises.
     serde_json::to_string(events).unwrap_or_else(|_| "[]".into())
 }
 
-fn events_from_text(text: &str) -> Vec<ActivityType> {
+fn events_from_text(text: &str) -> Vec<EventType> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
@@ -863,8 +863,7 @@ fn enqueue_deliveries(conn: &Connection, activity: &Activity) -> Result<Vec<Deli
     let mut deliveries = Vec::new();
     let mut payload: Option<String> = None;
     for (webhook_id, events) in targets {
-        let events = events_from_text(&events);
-        if !(events.is_empty() || events.contains(&activity.kind)) {
+        if !webhook::subscribes(&events_from_text(&events), activity.kind.into()) {
             continue;
         }
         let body = payload
@@ -2019,6 +2018,54 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn enqueue_event(
+        &self,
+        user: &UserId,
+        event: EventType,
+        payload: String,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let user = user.clone();
+        self.write_announcing(
+            move |conn| {
+                let targets = conn
+                    .prepare_cached(
+                        "SELECT id, events FROM webhooks WHERE user_id = ?1 AND status = 'active'",
+                    )
+                    .map_err(internal)?
+                    .query_map([user.as_str()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(internal)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(internal)?;
+                let mut deliveries = Vec::new();
+                for (webhook_id, events) in targets {
+                    if !webhook::subscribes(&events_from_text(&events), event) {
+                        continue;
+                    }
+                    let delivery = Delivery::pending(
+                        DeliveryId::generate(),
+                        WebhookId(webhook_id),
+                        user.clone(),
+                        event.as_str(),
+                        payload.clone(),
+                        at,
+                    );
+                    insert_delivery(conn, &delivery, None)?;
+                    deliveries.push(delivery);
+                }
+                Ok(deliveries)
+            },
+            |sink, deliveries| {
+                if !deliveries.is_empty() {
+                    sink.deliveries_committed(deliveries);
+                }
+            },
+        )
+        .await
+    }
+
     async fn record_test_delivery(
         &self,
         delivery: Delivery,
@@ -2272,8 +2319,12 @@ mod tests {
         }
         fn task_committed(&self, _: &Task) {}
         fn deliveries_committed(&self, deliveries: &[Delivery]) {
-            // Announced after their activity, in the same commit order.
-            assert!(!self.activities.lock().unwrap().is_empty());
+            // Announced after their activity, in the same commit order
+            // (presence deliveries have none).
+            let of_activity = deliveries
+                .iter()
+                .any(|d| EventType::parse(&d.event_type).is_some_and(|e| !e.is_presence()));
+            assert!(!of_activity || !self.activities.lock().unwrap().is_empty());
             self.deliveries
                 .lock()
                 .unwrap()
@@ -2287,7 +2338,7 @@ mod tests {
         (store, sink)
     }
 
-    fn webhook(user: &UserId, events: Vec<ActivityType>) -> Webhook {
+    fn webhook(user: &UserId, events: Vec<EventType>) -> Webhook {
         let now = hub_core::time::now();
         Webhook {
             id: WebhookId::generate(),
@@ -2326,7 +2377,7 @@ mod tests {
         let alice = UserId::generate();
         let bob = UserId::generate();
         let all = webhook(&alice, vec![]);
-        let meetings = webhook(&alice, vec![ActivityType::MeetingBooked]);
+        let meetings = webhook(&alice, vec![EventType::MeetingBooked]);
         let bobs = webhook(&bob, vec![]);
         for w in [&all, &meetings, &bobs] {
             store
@@ -2360,6 +2411,70 @@ mod tests {
         assert_eq!(rest.items.len(), 1);
         assert!(rest.next_cursor.is_none());
         assert_ne!(pending.items[0].id, rest.items[0].id);
+    }
+
+    #[tokio::test]
+    async fn presence_events_go_only_to_endpoints_that_list_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, sink) = open(dir.path());
+        let alice = UserId::generate();
+        let all = webhook(&alice, vec![]);
+        let online = webhook(&alice, vec![EventType::PresenceOnline]);
+        let both = webhook(
+            &alice,
+            vec![
+                EventType::MeetingBooked,
+                EventType::PresenceOffline,
+                EventType::PresenceOnline,
+            ],
+        );
+        for w in [&all, &online, &both] {
+            store
+                .create_webhook(w.clone(), "whsec_AAAA".into(), 10)
+                .await
+                .unwrap();
+        }
+        let at = hub_core::time::now();
+        let body = webhook::envelope(
+            "presence.online",
+            at,
+            &serde_json::json!({"user_id": alice.as_str()}),
+        );
+        let stored = store
+            .enqueue_event(&alice, EventType::PresenceOnline, body.clone(), at)
+            .await
+            .unwrap();
+        let mut targets: Vec<_> = stored.iter().map(|d| d.webhook_id.clone()).collect();
+        targets.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let mut expected = vec![online.id.clone(), both.id.clone()];
+        expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(targets, expected);
+        assert_eq!(
+            sink.deliveries.lock().unwrap().len(),
+            2,
+            "announced after commit"
+        );
+        let pending = store.pending_deliveries(&both.id, None, 10).await.unwrap();
+        assert_eq!(pending.items.len(), 1);
+        assert_eq!(pending.items[0].payload, body);
+        assert_eq!(pending.items[0].event_type, "presence.online");
+        // Not history: nothing to replay, nothing counted.
+        let listed = store
+            .list_activities(
+                &alice,
+                ActivityQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(listed.items.is_empty());
+        assert!(store
+            .enqueue_event(&UserId::generate(), EventType::PresenceOffline, body, at)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]

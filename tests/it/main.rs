@@ -16,6 +16,7 @@ mod fuzz;
 mod hooks;
 mod ops;
 mod portal;
+mod presence;
 mod ratelimit;
 mod tasks;
 mod tokens;

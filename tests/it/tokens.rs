@@ -204,13 +204,58 @@ async fn bad_token_requests_change_nothing(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
 }
 
+async fn revoke(app: &Api, session: &str, id: &str) {
+    let (status, body) = app
+        .send_json(
+            "DELETE",
+            &format!("/api/auth/tokens/{id}"),
+            Some(session),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+/// A live stream opened with a token closes when the token is revoked
+/// (4001); one opened with another token, or with the user's access token,
+/// stays open.
+async fn sessions_opened_with_a_revoked_token_close(backend: Backend) {
+    let app = spawn(backend).await;
+    let (_, session, _) = app.user("pat-ws@example.com").await;
+    let (id, secret) = token(&app, &session, json!(["read"])).await;
+    let (_, other) = token(&app, &session, json!(["read"])).await;
+    // Used on REST first, so it is in the cache when it is revoked.
+    let (status, _) = app.get("/api/activities", Some(&secret)).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut doomed = app.ws(&secret, "").await;
+    let mut kept = app.ws(&other, "").await;
+    let mut signed_in = app.ws(&session, "").await;
+    revoke(&app, &session, &id).await;
+    assert_eq!(doomed.closed_with().await, Some(4001));
+    let (status, _) = app.get("/api/activities", Some(&secret)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    kept.assert_silent(std::time::Duration::from_millis(300))
+        .await;
+    signed_in
+        .assert_silent(std::time::Duration::from_millis(10))
+        .await;
+    // The others still get events.
+    app.publish(&session, "notification", "still here").await;
+    assert_eq!(kept.next_of("event").await["data"]["title"], "still here");
+    assert_eq!(
+        signed_in.next_of("event").await["data"]["title"],
+        "still here"
+    );
+}
+
 crate::both_modes!(
     tokens_are_shown_once_scoped_and_revoked_at_once,
     bad_token_requests_change_nothing,
+    sessions_opened_with_a_revoked_token_close,
 );
 
-/// Revoked on one node, refused at once on the other: every use is checked
-/// against the shared store.
+/// Revoked on one node, refused at once on the other, though that node had
+/// the token in its cache; a session opened with it there closes.
 #[actix_web::test]
 async fn a_token_revoked_on_one_node_is_refused_at_once_on_another() {
     let nodes = spawn_cluster(2, |_| {}).await;
@@ -218,6 +263,7 @@ async fn a_token_revoked_on_one_node_is_refused_at_once_on_another() {
     let (id, secret) = token(&nodes[0], &session, json!(["read"])).await;
     let (status, _) = nodes[1].get("/api/activities", Some(&secret)).await;
     assert_eq!(status, StatusCode::OK);
+    let mut elsewhere = nodes[1].ws(&secret, "").await;
     let (status, _) = nodes[0]
         .send_json(
             "DELETE",
@@ -229,4 +275,5 @@ async fn a_token_revoked_on_one_node_is_refused_at_once_on_another() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = nodes[1].get("/api/activities", Some(&secret)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(elsewhere.closed_with().await, Some(4001));
 }

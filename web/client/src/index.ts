@@ -40,12 +40,14 @@ export { backoff, seededRandom } from "./backoff.js";
 export { decodeJwt, tokenExpiry, type TokenClaims } from "./jwt.js";
 export {
   ACTIVITY_TYPES,
+  EVENT_TYPES,
   compareIds,
   isEventId,
   memoryStorage,
   webStorage,
   type Activity,
   type ActivityType,
+  type EventType,
   type Task,
   type TaskKind,
   type TaskStatus,

@@ -8,6 +8,8 @@ type Schemas = components["schemas"];
 
 export type Activity = Schemas["Activity"];
 export type ActivityType = Schemas["ActivityType"];
+/** What a webhook can subscribe to: an activity type or a presence event. */
+export type EventType = Schemas["EventType"];
 export type Task = Schemas["Task"];
 export type TaskStatus = Schemas["TaskStatus"];
 export type TaskKind = Schemas["TaskKind"];
@@ -36,6 +38,14 @@ export const ACTIVITY_TYPES: readonly ActivityType[] = [
   "task_completed",
   "automation_triggered",
   "notification",
+];
+
+/** Every event type a webhook can list: the activity types, then the two
+ * presence events (sent only to webhooks that list them). */
+export const EVENT_TYPES: readonly EventType[] = [
+  ...ACTIVITY_TYPES,
+  "presence.online",
+  "presence.offline",
 ];
 
 /** The first frame of every session, once the hub has registered it. */

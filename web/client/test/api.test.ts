@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { freePort, mintAccessToken, startHub, type Hub } from "../../testing/hub.mjs";
 import { generateTypes } from "../scripts/openapi.mjs";
-import { HubApi, HubError } from "../src/index.js";
+import { ACTIVITY_TYPES, EVENT_TYPES, HubApi, HubError } from "../src/index.js";
 
 let hub: Hub;
 let userId: string;
@@ -33,6 +33,14 @@ test("the committed OpenAPI types match the hub's document (npm run gen:api rege
         `${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}); run \`npm run gen:api\``,
     );
   }
+});
+
+test("the client's type lists are the document's enums, in order", async () => {
+  const doc = (await (await fetch(`${hub.url}/api/openapi.json`)).json()) as {
+    components: { schemas: Record<string, { enum?: string[] }> };
+  };
+  expect([...ACTIVITY_TYPES]).toEqual(doc.components.schemas.ActivityType?.enum);
+  expect([...EVENT_TYPES]).toEqual(doc.components.schemas.EventType?.enum);
 });
 
 test("typed calls carry the bearer token from getToken", async () => {

@@ -774,8 +774,11 @@ export interface components {
         };
         CreateWebhook: {
             description?: string | null;
-            /** @description Activity types to deliver; empty or absent means every type. */
-            events?: components["schemas"]["ActivityType"][];
+            /**
+             * @description Event types to deliver; empty or absent means every activity type.
+             *     `presence.online` and `presence.offline` arrive only when listed.
+             */
+            events?: components["schemas"]["EventType"][];
             format?: null | components["schemas"]["WebhookFormat"];
             /**
              * @description An http(s) URL on the public internet. Its form is the `pattern`; one
@@ -923,6 +926,14 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "token_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "token_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
+        /**
+         * @description What an endpoint can subscribe to: every activity type, and the two
+         *     presence events (a user's first session opened anywhere, the last one
+         *     gone for a while). Presence events are not activities: they are never
+         *     stored in history or counted, only delivered to endpoints that list them.
+         * @enum {string}
+         */
+        EventType: "prospect_added" | "research_completed" | "outreach_sent" | "meeting_booked" | "content_published" | "task_completed" | "automation_triggered" | "notification" | "presence.online" | "presence.offline";
         ExchangePortalToken: {
             /** @description The token from the link's fragment. */
             token: string;
@@ -1067,7 +1078,7 @@ export interface components {
         /** @description `PATCH`: only the fields given change (`description: null` clears it). */
         PatchWebhook: {
             description?: string | null;
-            events?: components["schemas"]["ActivityType"][] | null;
+            events?: components["schemas"]["EventType"][] | null;
             format?: null | components["schemas"]["WebhookFormat"];
             url?: string | null;
         };
@@ -1130,7 +1141,7 @@ export interface components {
         /** @description `PUT`: the new configuration, whole (an absent description clears it). */
         ReplaceWebhook: {
             description?: string | null;
-            events?: components["schemas"]["ActivityType"][];
+            events?: components["schemas"]["EventType"][];
             format?: null | components["schemas"]["WebhookFormat"];
             url: string;
         };
@@ -1148,8 +1159,11 @@ export interface components {
             previous_secret_expires_at: string;
         };
         Subscribe: {
-            /** @description The one activity type this subscription delivers. */
-            event: components["schemas"]["ActivityType"];
+            /**
+             * @description The one event type this subscription delivers: an activity type, or
+             *     `presence.online` / `presence.offline`.
+             */
+            event: components["schemas"]["EventType"];
             /**
              * @description Where the events go (the URL Zapier gives as `targetUrl`).
              * @example https://hooks.zapier.com/hooks/standard/1/abc/
@@ -1157,7 +1171,7 @@ export interface components {
             target_url: string;
         };
         Subscription: {
-            event: components["schemas"]["ActivityType"];
+            event: components["schemas"]["EventType"];
             /**
              * @description The webhook's id: keep it to unsubscribe.
              * @example wh_0193c1d2e3f4
@@ -1291,8 +1305,11 @@ export interface components {
             description?: string | null;
             /** @description Why the hub disabled the endpoint (410, too many failures). */
             disabled_reason?: string | null;
-            /** @description Activity types delivered; empty means every type. */
-            events: components["schemas"]["ActivityType"][];
+            /**
+             * @description Event types delivered; empty means every activity type (presence
+             *     events only when listed).
+             */
+            events: components["schemas"]["EventType"][];
             /** @description The body it receives; `standard` unless set. */
             format?: components["schemas"]["WebhookFormat"];
             /** @example wh_0193c1d2e3f4 */
@@ -3380,8 +3397,8 @@ export interface operations {
     sample: {
         parameters: {
             query: {
-                /** @description The activity type of the trigger. */
-                event: components["schemas"]["ActivityType"];
+                /** @description The event type of the trigger. */
+                event: components["schemas"]["EventType"];
             };
             header?: never;
             path?: never;

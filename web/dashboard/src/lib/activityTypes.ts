@@ -1,9 +1,9 @@
 /** The words the page shows for each activity type; the list of types
  * itself comes from the client (`ACTIVITY_TYPES`), which has it from the
  * hub's document. */
-import { ACTIVITY_TYPES, type ActivityType } from "@aiclone/hub-client";
+import { ACTIVITY_TYPES, EVENT_TYPES, type ActivityType } from "@aiclone/hub-client";
 
-export { ACTIVITY_TYPES };
+export { ACTIVITY_TYPES, EVENT_TYPES };
 export type ActivityTypeName = ActivityType;
 
 const LABELS: Record<ActivityTypeName, string> = {
@@ -17,8 +17,16 @@ const LABELS: Record<ActivityTypeName, string> = {
   notification: "Notification",
 };
 
+/** Webhook events that are not activities. */
+const PRESENCE_LABELS: Record<string, string> = {
+  "presence.online": "User comes online",
+  "presence.offline": "User goes offline",
+};
+
 export function activityLabel(type: string): string {
-  return (LABELS as Record<string, string>)[type] ?? type.replace(/_/g, " ");
+  return (
+    (LABELS as Record<string, string>)[type] ?? PRESENCE_LABELS[type] ?? type.replace(/_/g, " ")
+  );
 }
 
 /** A CSS class suffix that gives each type its own colour in the feed. */

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { CreatedWebhook, Webhook } from "@aiclone/hub-client";
 import { useHubApi } from "@aiclone/hub-client/react";
-import { ACTIVITY_TYPES } from "../lib/activityTypes";
+import { EVENT_TYPES } from "../lib/activityTypes";
 import { CopyButton } from "./CopyButton";
 import { EndpointForm } from "./EndpointForm";
 import { webhookFormat } from "./model";
@@ -66,7 +66,7 @@ export function CreateEndpoint({ onCreated, onDone, onCancel }: CreateEndpointPr
         onSubmit={async (v) => {
           const webhook = await api.createWebhook({
             url: v.url,
-            events: v.events as (typeof ACTIVITY_TYPES)[number][],
+            events: v.events as (typeof EVENT_TYPES)[number][],
             ...(v.description ? { description: v.description } : {}),
             format: v.format,
           });

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import type { Webhook, WebhookTestResult } from "@aiclone/hub-client";
 import { useHubApi } from "@aiclone/hub-client/react";
 import { toProblem } from "../hub/errors";
-import { ACTIVITY_TYPES } from "../lib/activityTypes";
+import { EVENT_TYPES } from "../lib/activityTypes";
 import { formatDateTime } from "../lib/format";
 import { useNow } from "../lib/useNow";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -109,7 +109,7 @@ export function EndpointDetail(props: EndpointDetailProps) {
           onSubmit={async (v) => {
             const changed = await api.updateWebhook(webhook.id, {
               url: v.url,
-              events: v.events as (typeof ACTIVITY_TYPES)[number][],
+              events: v.events as (typeof EVENT_TYPES)[number][],
               description: v.description ? v.description : null,
               format: v.format,
             });

@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 import { toProblem, type FieldProblem } from "../hub/errors";
-import { ACTIVITY_TYPES, activityLabel } from "../lib/activityTypes";
+import { EVENT_TYPES, activityLabel } from "../lib/activityTypes";
 import { FORMAT_CHOICES, fieldMessage, type WebhookFormat } from "./model";
 
 /** What the endpoint form edits. */
@@ -141,10 +141,11 @@ export function EndpointForm({
       >
         <legend className="field-label">Events</legend>
         <span className="field-hint" id={`${ids.events}-hint`}>
-          Tick the events to send. Leave all unticked to receive every event type.
+          Tick the events to send. Leave all unticked to receive every activity type (presence
+          events only when ticked).
         </span>
         <div className="wh-event-grid">
-          {ACTIVITY_TYPES.map((type) => (
+          {EVENT_TYPES.map((type) => (
             <label key={type} className="check">
               <input
                 type="checkbox"
