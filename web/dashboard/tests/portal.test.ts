@@ -10,7 +10,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { eventually, startHub, uniqueEmail, type Hub } from "../../testing/hub.mjs";
+import {
+  eventually,
+  mintAccessToken,
+  startHub,
+  uniqueEmail,
+  type Hub,
+} from "../../testing/hub.mjs";
 import { expectAccessible, launch, newPage, screenshots } from "./browser";
 import { startReceiver, verifyWithStandardWebhooks, type Receiver } from "./webhooks-helpers";
 
@@ -178,6 +184,26 @@ describe("the webhook portal", () => {
     receiver.status = 200;
     await screenshots(page, "portal-02-detail");
     await expectAccessible(page, "portal, endpoint");
+  });
+
+  test("REST hook subscriptions show beside the other endpoints, with their event", async () => {
+    const carol = (await hub.register(uniqueEmail("portal-carol"))).id;
+    const res = await hub.request("POST", "/api/hooks", {
+      auth: mintAccessToken(carol, 600),
+      body: { target_url: `${receiver.url}/carol/zap`, event: "presence.online" },
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    await createHook(carol, "/carol/crm");
+    const p = await freshPage();
+    await p.goto((await portalLink(carol)).url);
+    const rows = p.locator("[data-webhook-id]");
+    await expect.poll(() => rows.count()).toBe(2);
+    const row = p.locator(`[data-webhook-id="${id}"]`);
+    const text = (await row.textContent()) ?? "";
+    expect(text).toContain("REST hook: presence.online");
+    expect(text).toContain("User comes online");
+    expect(text).toContain("standard");
   });
 
   test("a reload of the same tab keeps the session; the link itself works only once", async () => {

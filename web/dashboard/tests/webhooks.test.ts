@@ -86,8 +86,9 @@ describe("webhooks in the dashboard", () => {
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await page.getByLabel("Endpoint URL").fill(`${receiver.url}/hooks/crm`);
     await page.getByLabel("Description (optional)").fill("CRM sync");
-    // None ticked means every event type.
-    expect(await page.getByRole("checkbox").count()).toBe(8);
+    // None ticked means every activity type; the two presence events too.
+    expect(await page.getByRole("checkbox").count()).toBe(10);
+    expect(await page.getByLabel("User comes online").isChecked()).toBe(false);
     expect(await page.getByLabel("Format").inputValue()).toBe("standard");
     await screenshots(page, "webhooks-02-create");
     await expectAccessible(page, "webhooks, create");
@@ -142,7 +143,7 @@ describe("webhooks in the dashboard", () => {
       .poll(() => page.evaluate(() => document.activeElement?.classList.contains("wh-open")))
       .toBe(true);
     await expect.poll(() => listed.textContent()).toContain("HTTP 200");
-    expect(await listed.textContent()).toContain("All events");
+    expect(await listed.textContent()).toContain("All activity types");
     expect(await listed.textContent()).toContain("standard");
     expect(await listed.textContent()).toContain("Active");
     await screenshots(page, "webhooks-04-list");

@@ -14,7 +14,7 @@ export function StatusBadge({ webhook }: { webhook: Webhook }) {
 }
 
 export function eventsSummary(webhook: Webhook): string {
-  if (webhook.events.length === 0) return "All events";
+  if (webhook.events.length === 0) return "All activity types";
   return webhook.events.map(activityLabel).join(", ");
 }
 
