@@ -24,7 +24,9 @@ use hub_core::store::HistoryWindow;
 use hub_core::store::{ClusterView, Leases};
 use hub_core::tokens::PersonalTokenCache;
 use hub_core::{Settings, Store, UserId};
-use hub_redis::bridge::{ClusterBus, RedisBridge, RedisClusterView, WebhookSlot};
+use hub_redis::bridge::{
+    ClusterBus, Local as BridgeLocal, RedisBridge, RedisClusterView, WebhookSlot,
+};
 use hub_redis::presence::RedisPresence;
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
@@ -187,10 +189,12 @@ async fn cluster_backend(
         conn.clone(),
         prefix,
         node_id,
-        registry.clone(),
-        metrics.clone(),
-        webhooks,
-        personal_tokens.clone(),
+        BridgeLocal {
+            registry: registry.clone(),
+            metrics: metrics.clone(),
+            webhooks,
+            tokens: personal_tokens.clone(),
+        },
     )
     .start();
     registry.do_send(SetPresence(bridge.recipient()));

@@ -115,17 +115,31 @@ pub type WebhookSlot = Arc<OnceLock<Addr<WebhookRegistry>>>;
 #[rtype(result = "()")]
 struct Disconnected;
 
+/// What the bridge hands messages to on this node.
+pub struct Local {
+    /// This node's sessions.
+    pub registry: Addr<SessionRegistry>,
+    pub metrics: Arc<Metrics>,
+    /// The webhook registry, once it runs.
+    pub webhooks: WebhookSlot,
+    /// The personal access token cache revocations clear.
+    pub tokens: Arc<PersonalTokenCache>,
+}
+
 impl RedisBridge {
     pub fn new(
         client: redis::Client,
         conn: ConnectionManager,
         prefix: &str,
         node_id: &str,
-        registry: Addr<SessionRegistry>,
-        metrics: Arc<Metrics>,
-        webhooks: WebhookSlot,
-        tokens: Arc<PersonalTokenCache>,
+        local: Local,
     ) -> Self {
+        let Local {
+            registry,
+            metrics,
+            webhooks,
+            tokens,
+        } = local;
         Self {
             webhooks,
             tokens,
