@@ -20,7 +20,6 @@
 
 pub mod csv;
 pub mod xlsx;
-pub mod zip;
 
 use std::io;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! A streaming XLSX (Office Open XML spreadsheet) writer on top of
-//! [`ZipStream`]: rows go out as they are written, so memory stays bounded
-//! however many there are.
+//! A streaming XLSX (Office Open XML spreadsheet) writer on top of the `zip`
+//! crate's non-seeking writer: rows go out as they are written, so memory
+//! stays bounded however many there are.
 //!
 //! What makes that possible: strings are inline (`t="inlineStr"`) rather than
 //! in a shared-string table that would have to be complete before the first
@@ -12,11 +12,12 @@
 //! named with a counter ("Activities (2)").
 
 use std::fmt::Write as _;
-use std::io;
+use std::io::{self, Write as _};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-
-use super::zip::ZipStream;
+use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::{CompressionMethod, ZipWriter};
 
 /// Excel's rows per sheet, the header row included.
 pub const MAX_ROWS_PER_SHEET: u32 = 1_048_576;
@@ -29,6 +30,9 @@ const SECONDS_PER_DAY: f64 = 86_400.0;
 const DATE_STYLE: u8 = 1;
 /// Style index of the bold header row.
 const HEADER_STYLE: u8 = 2;
+/// Fast deflate: exports are large and mostly repetitive XML, where the fast
+/// level already shrinks them several times over at a fraction of the CPU.
+const DEFLATE_LEVEL: i64 = 1;
 
 const CONTENT_TYPES_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#;
@@ -44,6 +48,100 @@ const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 const SHEET_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
 const SHEET_TAIL: &str = "</sheetData></worksheet>";
+
+/// Where the archive's bytes collect until [`Archive::take_output`] hands
+/// them on. The `ZipWriter` owns its writer, so the two share this buffer.
+#[derive(Clone, Default)]
+struct Output(Arc<Mutex<Vec<u8>>>);
+
+impl Output {
+    fn buffer(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl io::Write for Output {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A ZIP archive written front to back, never seeking: each entry is
+/// deflated as it is written and followed by a data descriptor (its CRC and
+/// sizes are not known when its local header goes out), and the central
+/// directory comes last. Memory holds the output not yet taken plus the
+/// deflater's buffers, whatever the archive size. Entries are not ZIP64
+/// (`large_file` stays off): one past 4 GiB is an error (a sheet reaches
+/// Excel's row limit long before that in practice).
+struct Archive {
+    /// `None` once finished.
+    writer: Option<ZipWriter<StreamWriter<Output>>>,
+    output: Output,
+    options: SimpleFileOptions,
+}
+
+impl Archive {
+    /// A new archive whose entries carry this (UTC) modification time.
+    fn new(modified: DateTime<Utc>) -> Self {
+        use chrono::{Datelike, Timelike};
+        // Years outside MS-DOS time's 1980–2107 are clamped; the rest of a
+        // valid chrono date is always in range.
+        let stamp = zip::DateTime::from_date_and_time(
+            modified.year().clamp(1980, 2107) as u16,
+            modified.month() as u8,
+            modified.day() as u8,
+            modified.hour() as u8,
+            modified.minute() as u8,
+            modified.second() as u8,
+        )
+        .unwrap_or_default();
+        let output = Output::default();
+        Self {
+            writer: Some(ZipWriter::new_stream(output.clone())),
+            output,
+            options: SimpleFileOptions::default()
+                .compression_method(CompressionMethod::Deflated)
+                .compression_level(Some(DEFLATE_LEVEL))
+                .last_modified_time(stamp),
+        }
+    }
+
+    fn writer(&mut self) -> io::Result<&mut ZipWriter<StreamWriter<Output>>> {
+        self.writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the archive is finished"))
+    }
+
+    /// Starts an entry (finishing the open one, if any).
+    fn start_entry(&mut self, name: &str) -> io::Result<()> {
+        let options = self.options;
+        Ok(self.writer()?.start_file(name, options)?)
+    }
+
+    /// Appends to the open entry.
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.writer()?.write_all(data)
+    }
+
+    /// Writes the central directory; the archive is complete once the output
+    /// is taken.
+    fn finish(&mut self) -> io::Result<()> {
+        match self.writer.take() {
+            Some(writer) => writer.finish().map(drop).map_err(io::Error::from),
+            None => Err(io::Error::other("the archive is finished")),
+        }
+    }
+
+    /// The bytes written since the last call.
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut *self.output.buffer())
+    }
+}
 
 /// One cell value.
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +166,7 @@ struct OpenSheet {
 
 /// A workbook being streamed.
 pub struct XlsxStream {
-    zip: ZipStream,
+    zip: Archive,
     /// Names of the finished and open sheets, in order.
     sheet_names: Vec<String>,
     open: Option<OpenSheet>,
@@ -78,7 +176,7 @@ pub struct XlsxStream {
 
 impl XlsxStream {
     pub fn new(now: DateTime<Utc>) -> io::Result<Self> {
-        let mut zip = ZipStream::new(now);
+        let mut zip = Archive::new(now);
         zip.start_entry("_rels/.rels")?;
         zip.write_all(ROOT_RELS.as_bytes())?;
         zip.start_entry("xl/styles.xml")?;
@@ -297,6 +395,95 @@ mod tests {
         assert_eq!(excel_serial(t), 46_023.5);
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         assert_eq!(excel_serial(epoch), 25_569.0);
+    }
+
+    /// Reads an archive back by its central directory, inflating each entry
+    /// (the reader checks every entry's CRC as it reaches the end).
+    fn entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+        use std::io::Read;
+        let mut archive = zip::ZipArchive::new(io::Cursor::new(zip)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let mut entry = archive.by_index(i).unwrap();
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                (entry.name().unwrap().into_owned(), data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn archive_reads_back_through_its_central_directory() {
+        let mut zip = Archive::new(Utc::now());
+        let mut bytes = Vec::new();
+        zip.start_entry("a.txt").unwrap();
+        zip.write_all(b"hello ").unwrap();
+        bytes.extend(zip.take_output());
+        zip.write_all(b"world").unwrap();
+        zip.start_entry("dir/b.xml").unwrap();
+        let big = "<row/>".repeat(100_000);
+        zip.write_all(big.as_bytes()).unwrap();
+        zip.finish().unwrap();
+        bytes.extend(zip.take_output());
+        assert!(zip.write_all(b"late").is_err(), "finished");
+        let read = entries(&bytes);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0], ("a.txt".to_owned(), b"hello world".to_vec()));
+        assert_eq!(read[1].0, "dir/b.xml");
+        assert_eq!(read[1].1, big.as_bytes());
+        assert!(bytes.len() < big.len() / 10, "deflated");
+    }
+
+    /// Rows come out while the sheet is being written, in chunks far smaller
+    /// than the sheet, and the pieces make one valid workbook.
+    #[test]
+    fn workbook_streams_and_round_trips() {
+        let mut book = XlsxStream::new(Utc::now()).unwrap();
+        book.start_sheet("Rows", &["n", "text"]).unwrap();
+        let mut bytes = book.take_output();
+        let mut largest_chunk = 0;
+        let mut chunks_before_finish = 0;
+        for i in 0..100_000u32 {
+            let text = format!("row {i} {}", i.wrapping_mul(2_654_435_761));
+            book.row(&[Cell::Number(f64::from(i)), Cell::Text(&text)])
+                .unwrap();
+            let chunk = book.take_output();
+            if !chunk.is_empty() {
+                chunks_before_finish += 1;
+                largest_chunk = largest_chunk.max(chunk.len());
+            }
+            bytes.extend(chunk);
+        }
+        book.finish().unwrap();
+        bytes.extend(book.take_output());
+        assert!(chunks_before_finish > 10, "{chunks_before_finish} chunks");
+        assert!(
+            largest_chunk <= 256 * 1024,
+            "a chunk of {largest_chunk} bytes"
+        );
+        let names: Vec<String> = entries(&bytes).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "_rels/.rels",
+                "xl/styles.xml",
+                "xl/worksheets/sheet1.xml",
+                "xl/workbook.xml",
+                "xl/_rels/workbook.xml.rels",
+                "[Content_Types].xml",
+            ]
+        );
+        let sheet = entries(&bytes).swap_remove(2).1;
+        let sheet = String::from_utf8(sheet).unwrap();
+        assert!(sheet.starts_with(SHEET_HEAD) && sheet.ends_with(SHEET_TAIL));
+        assert_eq!(sheet.matches("<row ").count(), 100_001);
+        assert!(sheet.contains(r#"<row r="100001"><c r="A100001"><v>99999</v></c>"#));
+    }
+
+    #[test]
+    fn the_stream_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<XlsxStream>();
     }
 
     #[test]
