@@ -1,23 +1,21 @@
-//! A webhook receiver for tests: a real HTTP/1.1 server on 127.0.0.1 that
-//! records every request (exact body bytes, headers, arrival time), counts
-//! requests in progress, and answers as told: a status, extra headers, a
-//! delay, or never (hang).
+//! A webhook receiver for tests: a real HTTP/1.1 server (actix-web) on
+//! 127.0.0.1 that records every request (exact body bytes, headers, arrival
+//! time), counts requests in progress, and answers as told: a status, extra
+//! headers, a delay, or never (hang).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actix_web::http::{KeepAlive, StatusCode};
+use actix_web::{dev::ServerHandle, web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::DEADLINE;
 
 /// How long a hanging reply holds the connection (the hub gives up first).
 const HANG_FOR: Duration = Duration::from_secs(60);
-/// Largest request head the receiver reads.
-const MAX_HEAD: usize = 64 * 1024;
 
 /// How to answer one request.
 #[derive(Clone, Debug)]
@@ -79,7 +77,7 @@ impl Shared {
 pub struct Receiver {
     pub port: u16,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
+    server: ServerHandle,
 }
 
 impl Receiver {
@@ -89,18 +87,34 @@ impl Receiver {
     }
 
     pub async fn start_on(port: u16) -> Receiver {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("receiver binds");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("receiver binds");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared::default());
-        let accepting = shared.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, accepting.clone()));
-            }
-        });
-        Receiver { port, shared, task }
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(0)
+        // Connections stay open until the client closes them, however long
+        // idle or slow, and a client closing its side mid-request ends the
+        // request (so a hang is over when the hub gives up).
+        .keep_alive(KeepAlive::Os)
+        .client_request_timeout(Duration::ZERO)
+        .h1_allow_half_closed(false)
+        .listen(listener)
+        .expect("receiver listens")
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Receiver {
+            port,
+            shared,
+            server: handle,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,115 +168,77 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.task.abort();
+        // The stop command is sent at once; nothing waits for it to finish.
+        drop(self.server.stop(false));
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
+/// Counts a request in progress from its arrival until it is answered or
+/// its connection closes.
+struct InFlight<'a>(&'a Shared);
 
-fn reason(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        410 => "Gone",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Whatever",
-    }
-}
-
-/// Serves one connection, request after request (keep-alive).
-async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        // Read a head.
-        let head_end = loop {
-            if let Some(i) = find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            if buf.len() > MAX_HEAD {
-                return;
-            }
-            let mut chunk = [0u8; 8192];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default();
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or_default().to_owned();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let headers: HashMap<String, String> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        let length: usize = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 8192];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = buf[head_end..head_end + length].to_vec();
-        buf.drain(..head_end + length);
-
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        shared.requests.lock().unwrap().push(Captured {
-            method,
-            path,
-            headers,
-            body,
-            at: Instant::now(),
-        });
-        let (code, extra) = match shared.next_reply() {
-            Reply::Status(code) => (code, Vec::new()),
-            Reply::WithHeaders(code, extra) => (code, extra),
-            Reply::Delay(wait, code) => {
-                tokio::time::sleep(wait).await;
-                (code, Vec::new())
-            }
-            Reply::Hang => {
-                // Until the client gives up and closes (or HANG_FOR).
-                let mut sink = [0u8; 64];
-                let _ = tokio::time::timeout(HANG_FOR, async {
-                    while let Ok(n) = stream.read(&mut sink).await {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-        };
-        let body = format!("{{\"received\":true,\"code\":{code}}}");
-        let mut response = format!(
-            "HTTP/1.1 {code} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-            reason(code),
-            body.len()
-        );
-        for (name, value) in extra {
-            response.push_str(&format!("{name}: {value}\r\n"));
-        }
-        response.push_str("\r\n");
-        response.push_str(&body);
-        let written = stream.write_all(response.as_bytes()).await;
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if written.is_err() {
-            return;
-        }
+        InFlight(shared)
     }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Every request, whatever its method and path: recorded once its body is
+/// in, then answered by the next reply.
+async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    shared: web::Data<Shared>,
+) -> actix_web::Result<HttpResponse> {
+    // The raw payload: exact bytes, never decompressed, any size.
+    let body = payload.to_bytes().await?.to_vec();
+    let _in_flight = InFlight::enter(&shared);
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).trim().to_owned(),
+            )
+        })
+        .collect();
+    shared.requests.lock().unwrap().push(Captured {
+        method: req.method().as_str().to_owned(),
+        path: req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned()),
+        headers,
+        body,
+        at: Instant::now(),
+    });
+    let (code, extra) = match shared.next_reply() {
+        Reply::Status(code) => (code, Vec::new()),
+        Reply::WithHeaders(code, extra) => (code, extra),
+        Reply::Delay(wait, code) => {
+            tokio::time::sleep(wait).await;
+            (code, Vec::new())
+        }
+        Reply::Hang => {
+            // Until the client gives up and closes, which drops this future
+            // (or HANG_FOR, then the connection closes unanswered).
+            tokio::time::sleep(HANG_FOR).await;
+            return Err(actix_web::error::ErrorRequestTimeout("hung"));
+        }
+    };
+    let mut response = HttpResponse::build(StatusCode::from_u16(code).expect("a status code"));
+    response.content_type("application/json");
+    for (name, value) in extra {
+        response.append_header((name, value));
+    }
+    Ok(response.body(format!("{{\"received\":true,\"code\":{code}}}")))
 }

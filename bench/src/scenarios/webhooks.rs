@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_web::http::KeepAlive;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::bail;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use super::Ctx;
 use crate::args::Args;
@@ -98,61 +98,50 @@ impl Received {
     }
 }
 
-/// A minimal HTTP/1.1 server answering every request 200, keep-alive.
+/// What the receiver's handler needs.
+struct Receiving {
+    marker: Arc<str>,
+    seen: Arc<Received>,
+}
+
+/// An HTTP server (actix-web) on a free loopback port answering every
+/// request 200 with an empty body, keep-alive. It runs until the process
+/// ends.
 async fn receiver(marker: Arc<str>, seen: Arc<Received>) -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let marker = marker.clone();
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let _ = serve(stream, &marker, &seen).await;
-            });
-        }
-    });
+    let state = web::Data::new(Receiving { marker, seen });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(receive))
+    })
+    .disable_signals()
+    .shutdown_timeout(0)
+    // The hub's pooled connections stay open however long they idle.
+    .keep_alive(KeepAlive::Os)
+    .tcp_nodelay(true)
+    .listen(listener)?
+    .run();
+    tokio::spawn(server);
     Ok(addr)
 }
 
-async fn serve(mut stream: TcpStream, marker: &str, seen: &Received) -> anyhow::Result<()> {
-    stream.set_nodelay(true).ok();
-    let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut chunk = vec![0u8; 16 * 1024];
-    loop {
-        let (head_len, length, id) = loop {
-            let mut slots = [httparse::EMPTY_HEADER; 48];
-            let mut req = httparse::Request::new(&mut slots);
-            if let httparse::Status::Complete(n) = req.parse(&buf)? {
-                let header = |name: &str| {
-                    req.headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .map(|h| String::from_utf8_lossy(h.value).into_owned())
-                };
-                let length: usize = header("content-length")
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                break (n, length, header("webhook-id").unwrap_or_default());
-            }
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        while buf.len() < head_len + length {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        seen.delivery(&id, &buf[head_len..head_len + length], marker);
-        buf.drain(..head_len + length);
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-            .await?;
-    }
+/// Every request, whatever its method and path.
+async fn receive(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<Receiving>,
+) -> actix_web::Result<HttpResponse> {
+    // The raw payload, any size (the extractors' limits do not apply).
+    let body = body.to_bytes().await?;
+    let id = req
+        .headers()
+        .get("webhook-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    state.seen.delivery(&id, &body, &state.marker);
+    Ok(HttpResponse::Ok().finish())
 }
 
 pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
