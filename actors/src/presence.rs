@@ -43,15 +43,9 @@ impl PresenceTracker {
         offline_after: Duration,
         interval: Duration,
     ) -> Self {
-        Self {
-            ledger: ledger.clone(),
-            local: Some(ledger),
-            store,
-            metrics,
-            offline_after,
-            interval,
-            busy: false,
-        }
+        let mut tracker = Self::shared(ledger.clone(), store, metrics, offline_after, interval);
+        tracker.local = Some(ledger);
+        tracker
     }
 
     /// Cluster mode: decided from a shared ledger.

@@ -211,19 +211,8 @@ impl RedisStore {
         }
         let kind = stored.kind.as_str();
         let payload = hub_core::webhook::envelope_raw(kind, stored.created_at, json);
-        let deliveries: Vec<Delivery> = flat
-            .chunks_exact(2)
-            .map(|pair| {
-                Delivery::pending(
-                    DeliveryId(pair[0].clone()),
-                    WebhookId(pair[1].clone()),
-                    stored.user_id.clone(),
-                    kind,
-                    payload.clone(),
-                    stored.created_at,
-                )
-            })
-            .collect();
+        let deliveries =
+            pending_from_script(flat, &stored.user_id, kind, &payload, stored.created_at);
         self.sink.deliveries_committed(&deliveries);
     }
 
@@ -1385,19 +1374,7 @@ impl Store for RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        let deliveries: Vec<Delivery> = flat
-            .chunks_exact(2)
-            .map(|pair| {
-                Delivery::pending(
-                    DeliveryId(pair[0].clone()),
-                    WebhookId(pair[1].clone()),
-                    user.clone(),
-                    event.as_str(),
-                    payload.clone(),
-                    at,
-                )
-            })
-            .collect();
+        let deliveries = pending_from_script(&flat, user, event.as_str(), &payload, at);
         if !deliveries.is_empty() {
             self.sink.deliveries_committed(&deliveries);
         }
@@ -1430,6 +1407,29 @@ impl Store for RedisStore {
         // past that is Redis' AOF (see redis/redis.conf).
         Ok(())
     }
+}
+
+/// The pending deliveries a script stored, from its flat answer
+/// (`delivery, webhook, ...`), all carrying the same body.
+fn pending_from_script(
+    flat: &[String],
+    user: &UserId,
+    kind: &str,
+    payload: &str,
+    at: DateTime<Utc>,
+) -> Vec<Delivery> {
+    flat.chunks_exact(2)
+        .map(|pair| {
+            Delivery::pending(
+                DeliveryId(pair[0].clone()),
+                WebhookId(pair[1].clone()),
+                user.clone(),
+                kind,
+                payload.to_owned(),
+                at,
+            )
+        })
+        .collect()
 }
 
 /// The endpoint part of an attempt's script arguments: last time, last

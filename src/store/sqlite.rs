@@ -848,18 +848,25 @@ fn insert_delivery(
     Ok(())
 }
 
-/// Stores a pending delivery of `activity` for every active webhook of its
-/// user that subscribes to its type: part of the activity's own transaction.
-fn enqueue_deliveries(conn: &Connection, activity: &Activity) -> Result<Vec<Delivery>, StoreError> {
-    let targets = conn
-        .prepare_cached("SELECT id, events FROM webhooks WHERE user_id = ?1 AND status = 'active'")
+/// The active webhooks of `user` with their event lists (as stored).
+fn active_webhooks_of(
+    conn: &Connection,
+    user: &UserId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    conn.prepare_cached("SELECT id, events FROM webhooks WHERE user_id = ?1 AND status = 'active'")
         .map_err(internal)?
-        .query_map([activity.user_id.as_str()], |r| {
+        .query_map([user.as_str()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })
         .map_err(internal)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(internal)?;
+        .map_err(internal)
+}
+
+/// Stores a pending delivery of `activity` for every active webhook of its
+/// user that subscribes to its type: part of the activity's own transaction.
+fn enqueue_deliveries(conn: &Connection, activity: &Activity) -> Result<Vec<Delivery>, StoreError> {
+    let targets = active_webhooks_of(conn, &activity.user_id)?;
     let mut deliveries = Vec::new();
     let mut payload: Option<String> = None;
     for (webhook_id, events) in targets {
@@ -2028,17 +2035,7 @@ impl Store for SqliteStore {
         let user = user.clone();
         self.write_announcing(
             move |conn| {
-                let targets = conn
-                    .prepare_cached(
-                        "SELECT id, events FROM webhooks WHERE user_id = ?1 AND status = 'active'",
-                    )
-                    .map_err(internal)?
-                    .query_map([user.as_str()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .map_err(internal)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(internal)?;
+                let targets = active_webhooks_of(conn, &user)?;
                 let mut deliveries = Vec::new();
                 for (webhook_id, events) in targets {
                     if !webhook::subscribes(&events_from_text(&events), event) {
