@@ -13,6 +13,8 @@ import { pageServer, type PageServer } from "./page";
 
 /** Events per user the hub keeps for resuming. */
 const HISTORY = 100;
+/** How much of a task's progress the hub needs before it estimates an ETA, plus a margin. */
+const MIN_ETA_SAMPLE_MS = 1_200;
 
 let hub: Hub;
 let server: PageServer;
@@ -185,6 +187,11 @@ describe("the dashboard", () => {
     await page.getByRole("heading", { name: "Tasks" }).waitFor();
     const row = page.locator(`[data-task-id="${taskId}"]`);
     await row.waitFor();
+    // The hub estimates an ETA only from at least a second of progress (a
+    // shorter sample is noise), and the tests before this one can take less.
+    const { started_at } = await api<{ started_at: string }>(`/api/tasks/${taskId}`);
+    const sampled = Date.parse(started_at) + MIN_ETA_SAMPLE_MS;
+    if (Date.now() < sampled) await new Promise((r) => setTimeout(r, sampled - Date.now()));
     await hub.updateTask(taskId, { progress: 40, message: "Summarising findings" });
     await expect.poll(() => row.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("40");
     expect(await row.locator(".progress-value").textContent()).toBe("40 %");
