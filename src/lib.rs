@@ -12,5 +12,4 @@ pub mod ratelimit;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod store;
 pub mod telemetry;

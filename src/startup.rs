@@ -27,10 +27,10 @@ use hub_core::{Settings, Store, UserId};
 use hub_redis::bridge::{
     ClusterBus, Local as BridgeLocal, RedisBridge, RedisClusterView, WebhookSlot,
 };
+use hub_redis::leases::RedisLeases;
 use hub_redis::presence::RedisPresence;
 use hub_redis::ratelimit::RedisGcra;
 use hub_redis::store::RedisStore;
-use hub_redis::webhooks::RedisLeases;
 use tracing::{info, warn};
 
 use crate::auth::passwords::Passwords;
@@ -42,7 +42,7 @@ use crate::middleware::request_context;
 use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiter, RateLimiting, RedisRateLimiter};
 use crate::routes;
 use crate::state::AppState;
-use crate::store::sqlite::SqliteStore;
+use hub_sqlite::SqliteStore;
 
 /// Starts the webhook registry on a thread of its own, so delivery work never
 /// competes with the session registry's fan-out for the same event loop.

@@ -5,8 +5,10 @@
 //! Messages are forwarded to the local `SessionRegistry` unparsed, except for
 //! the small header the publishing script puts in front of each frame:
 //! `e|<seq>|<type>|<frame>` (events), `t|<frame>` (task updates),
-//! `b|<frame>` (broadcasts), and `k|<user>|<token>` (a personal access token
-//! was revoked: dropped from this node's cache, its sessions closed).
+//! `b|<frame>` (broadcasts), and `k|<user>|<token>|<nonce>` (a personal
+//! access token was revoked: dropped from this node's cache, its sessions
+//! closed, and the node's name pushed to `revacks:<nonce>`, which the
+//! revoking node waits on before it answers).
 //!
 //! When the pub/sub connection drops (Redis restarted), the bridge reconnects
 //! with backoff, subscribes again to every channel it needs, and asks every
@@ -42,44 +44,21 @@ use redis::aio::{ConnectionManager, PubSubSink};
 use redis::AsyncCommands;
 use tracing::{error, info, warn};
 
+use crate::keys::Keys;
+
 /// How often a node renews its presence in Redis.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A node whose presence is older than this is considered gone.
 pub const NODE_TTL: Duration = Duration::from_secs(15);
 /// First and largest wait between reconnection attempts.
+/// How long a revocation waits for every node to forget the token.
+const REVOCATION_WAIT: Duration = Duration::from_secs(1);
+/// How often the revoking node counts the acknowledgements.
+const REVOCATION_POLL: Duration = Duration::from_millis(2);
+/// How long an acknowledgement list outlives a revoker that stopped waiting.
+const REVOCATION_ACK_TTL: Duration = Duration::from_secs(10);
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(2);
-
-/// Names of the bridge's keys and channels.
-#[derive(Clone)]
-pub struct Keys {
-    pub prefix: String,
-}
-
-impl Keys {
-    pub fn user_channel(&self, user: &UserId) -> String {
-        format!("{}ch:user:{user}", self.prefix)
-    }
-    fn user_channel_prefix(&self) -> String {
-        format!("{}ch:user:", self.prefix)
-    }
-    pub fn broadcast_channel(&self) -> String {
-        format!("{}ch:broadcast", self.prefix)
-    }
-    /// Where the append script announces new webhook deliveries.
-    pub fn webhook_channel(&self) -> String {
-        format!("{}ch:wh", self.prefix)
-    }
-    fn nodes(&self) -> String {
-        format!("{}nodes", self.prefix)
-    }
-    fn node_sessions(&self, node: &str) -> String {
-        format!("{}nodesessions:{node}", self.prefix)
-    }
-    fn node_users(&self, node: &str) -> String {
-        format!("{}nodeusers:{node}", self.prefix)
-    }
-}
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -145,9 +124,7 @@ impl RedisBridge {
             tokens,
             client,
             conn,
-            keys: Keys {
-                prefix: prefix.to_owned(),
-            },
+            keys: Keys::new(prefix),
             node_id: node_id.to_owned(),
             registry,
             metrics,
@@ -167,6 +144,7 @@ impl RedisBridge {
         let webhooks = self.webhooks.clone();
         let tokens = self.tokens.clone();
         let node = self.node_id.clone();
+        let acks = self.conn.clone();
         let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
         channels.push(keys.broadcast_channel());
         channels.push(keys.webhook_channel());
@@ -181,14 +159,15 @@ impl RedisBridge {
                     let channel = msg.get_channel_name();
                     if channel == webhook_channel {
                         pending_elsewhere(&webhooks, &node, msg.get_payload_bytes());
-                    } else {
-                        forward(
-                            &registry,
-                            &tokens,
-                            &user_prefix,
-                            channel,
-                            msg.get_payload_bytes(),
-                        );
+                    } else if let Some(nonce) = forward(
+                        &registry,
+                        &tokens,
+                        &user_prefix,
+                        channel,
+                        msg.get_payload_bytes(),
+                    ) {
+                        // Forgotten here: tell the revoking node.
+                        acknowledge_revocation(acks.clone(), keys.revocation_acks(&nonce), &node);
                     }
                 }
                 me.do_send(Disconnected);
@@ -274,46 +253,61 @@ fn pending_elsewhere(webhooks: &WebhookSlot, node: &str, payload: &[u8]) {
     }
 }
 
-/// Hands one pub/sub message to the registry.
+/// Adds this node to the acknowledgements of a revocation.
+fn acknowledge_revocation(mut conn: ConnectionManager, list: String, node: &str) {
+    let node = node.to_owned();
+    actix::spawn(async move {
+        let done: Result<(), _> = redis::pipe()
+            .rpush(&list, &node)
+            .ignore()
+            .expire(&list, REVOCATION_ACK_TTL.as_secs() as i64)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = done {
+            // The revoking node stops waiting after REVOCATION_WAIT.
+            warn!(cause = %err, "a token revocation could not be acknowledged");
+        }
+    });
+}
+
+/// Hands one pub/sub message to the registry. For a token revocation,
+/// returns the nonce to acknowledge once the token is forgotten here.
 fn forward(
     registry: &Addr<SessionRegistry>,
     tokens: &PersonalTokenCache,
     user_prefix: &str,
     channel: &str,
     payload: &[u8],
-) {
-    let Ok(payload) = std::str::from_utf8(payload) else {
-        return;
-    };
-    let Some((tag, rest)) = payload.split_once('|') else {
-        return;
-    };
+) -> Option<String> {
+    let payload = std::str::from_utf8(payload).ok()?;
+    let (tag, rest) = payload.split_once('|')?;
     if tag == "k" {
-        if let Some((user, token)) = rest.split_once('|') {
-            let token = TokenId(token.to_owned());
-            tokens.forget(&token);
-            registry.do_send(TokenRevoked {
-                user: UserId(user.to_owned()),
-                token,
-            });
-        }
-        return;
+        let mut parts = rest.splitn(3, '|');
+        let (user, token) = (parts.next()?, parts.next()?);
+        let token = TokenId(token.to_owned());
+        tokens.forget(&token);
+        registry.do_send(TokenRevoked {
+            user: UserId(user.to_owned()),
+            token,
+        });
+        return parts.next().map(str::to_owned);
     }
     let frame = match tag {
         "e" => {
             let mut parts = rest.splitn(3, '|');
             let (Some(seq), Some(kind), Some(text)) = (parts.next(), parts.next(), parts.next())
             else {
-                return;
+                return None;
             };
             let (Ok(seq), Some(kind)) = (seq.parse::<i64>(), ActivityType::parse(kind)) else {
-                return;
+                return None;
             };
             Outbound::remote_event(kind, seq, text.to_owned().into())
         }
         "t" | "b" => Outbound::remote_control(rest.to_owned().into()),
         "d" => Outbound::remote_webhook_log(rest.to_owned().into()),
-        _ => return,
+        _ => return None,
     };
     let frame = Arc::new(frame);
     if tag == "b" {
@@ -324,6 +318,7 @@ fn forward(
             frame,
         });
     }
+    None
 }
 
 impl Actor for RedisBridge {
@@ -420,9 +415,7 @@ impl ClusterBus {
     ) -> Self {
         Self {
             conn,
-            keys: Keys {
-                prefix: prefix.to_owned(),
-            },
+            keys: Keys::new(prefix),
             metrics,
             webhooks,
         }
@@ -468,15 +461,42 @@ impl Bus for ClusterBus {
 
     /// Published on the broadcast channel: every node drops the token from
     /// its cache and closes the sessions opened with it.
+    /// Publishes the revocation and waits until every node that received it
+    /// has forgotten the token (each acknowledges in a list named by a fresh
+    /// nonce), so the caller's answer comes after no node accepts the token.
+    /// A node that does not acknowledge within [`REVOCATION_WAIT`] is dead or
+    /// cut off from Redis; its bridge clears its cache when it reconnects.
     fn token_revoked(&self, owner: &UserId, token: &TokenId) -> BoxFuture<'static, ()> {
-        let payload = format!("k|{owner}|{token}");
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let acks = self.keys.revocation_acks(&nonce);
+        let payload = format!("k|{owner}|{token}|{nonce}");
         let channel = self.keys.broadcast_channel();
         let mut conn = self.conn.clone();
         Box::pin(async move {
-            if let Err(err) = conn.publish::<_, _, ()>(&channel, payload).await {
-                // The other nodes' caches forget it within their TTL.
-                error!(cause = %err, "a token revocation could not be published");
+            let receivers: i64 = match conn.publish(&channel, payload).await {
+                Ok(n) => n,
+                Err(err) => {
+                    // The other nodes' caches forget it within their TTL.
+                    error!(cause = %err, "a token revocation could not be published");
+                    return;
+                }
+            };
+            let deadline = tokio::time::Instant::now() + REVOCATION_WAIT;
+            loop {
+                let acked: i64 = conn.llen(&acks).await.unwrap_or(0);
+                if acked >= receivers {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    warn!(
+                        receivers,
+                        acked, "not every node acknowledged a token revocation"
+                    );
+                    break;
+                }
+                tokio::time::sleep(REVOCATION_POLL).await;
             }
+            let _: Result<(), _> = conn.del(&acks).await;
         })
     }
 
@@ -505,9 +525,7 @@ impl RedisClusterView {
     pub fn new(conn: ConnectionManager, prefix: &str, node_id: &str) -> Self {
         Self {
             conn,
-            keys: Keys {
-                prefix: prefix.to_owned(),
-            },
+            keys: Keys::new(prefix),
             node_id: node_id.to_owned(),
         }
     }

@@ -4,10 +4,11 @@
 //! `redis/scripts/`; `redis/redis.conf` is a production Redis configuration.
 
 pub mod bridge;
+pub mod keys;
+pub mod leases;
 pub mod presence;
 pub mod ratelimit;
 pub mod store;
-pub mod webhooks;
 
 pub use redis::aio::ConnectionManager;
 pub use redis::Client;

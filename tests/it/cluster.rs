@@ -6,6 +6,7 @@ use awc::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::receiver::Receiver;
 
 #[actix_web::test]
 async fn events_published_on_one_node_reach_sessions_on_another_in_order() {
@@ -376,4 +377,211 @@ async fn one_node_delivers_each_endpoint_and_another_takes_over_after_kill_9() {
     .await;
     let _ = a.child.wait();
     delete_redis_prefix(&prefix);
+}
+
+/// Every key the Lua scripts and the Rust code leave in Redis is one that
+/// `hub_redis::keys` names, with the type it documents: a script that
+/// builds a name of its own fails here.
+#[actix_web::test]
+async fn every_key_in_redis_is_in_the_documented_layout() {
+    let app = spawn_with(Backend::Redis, |s| {
+        s.webhooks.allow_private_targets = true;
+        s.rate_limit.enabled = true;
+    })
+    .await;
+    let prefix = app.redis_prefix.clone().unwrap();
+    let receiver = Receiver::start().await;
+
+    // Users and what they sign in with: register, refresh, log out, a
+    // personal access token used and revoked, a portal link.
+    let (user, _, refresh) = app.user("layout@example.com").await;
+    let (status, body) = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app
+        .post(
+            "/api/auth/logout",
+            None,
+            &json!({"refresh_token": body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (access, _) = app.login("layout@example.com", PASSWORD).await;
+    let (status, pat) = app
+        .post(
+            "/api/auth/tokens",
+            Some(&access),
+            &json!({"name": "layout", "scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pat}");
+    let (status, _) = app
+        .get("/api/activities", Some(pat["secret"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, spare) = app
+        .post(
+            "/api/auth/tokens",
+            Some(&access),
+            &json!({"name": "revoked", "scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{spare}");
+    let (status, _) = app
+        .send_json(
+            "DELETE",
+            &format!("/api/auth/tokens/{}", spare["id"].as_str().unwrap()),
+            Some(&access),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, link) = app
+        .post(
+            "/api/portal/sessions",
+            Some(SERVICE_KEY),
+            &json!({"user_id": user}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+
+    // A webhook that receives, then an online session (presence), an
+    // activity with an idempotency key, a bulk import, a task to the end.
+    let (status, hook) = app
+        .post(
+            "/api/webhooks",
+            Some(&access),
+            &json!({"url": receiver.url("/hook")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let ws = app.ws(&access, "").await;
+    let mut res = app
+        .client
+        .post(app.url("/api/activities"))
+        .bearer_auth(&access)
+        .insert_header(("Idempotency-Key", "layout-1"))
+        .send_json(&json!({"type": "meeting_booked", "title": "Booked"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let _ = res.body().await;
+    let (status, body) = app
+        .post(
+            "/api/activities/bulk",
+            Some(SERVICE_KEY),
+            &json!({"user_id": user, "activities": [{"type": "prospect_added", "title": "Imported"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, task) = app
+        .post(
+            "/api/tasks",
+            Some(&access),
+            &json!({"kind": "research", "title": "Layout"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    let path = format!("/api/tasks/{}", task["id"].as_str().unwrap());
+    for status in ["running", "completed"] {
+        let (code, body) = app
+            .send_json("PATCH", &path, Some(&access), &json!({ "status": status }))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+    receiver.wait_for(3).await;
+
+    // Presence, node and lease keys are written on timers: wait for them.
+    let prefix_ref = &prefix;
+    eventually("presence, node and lease keys", || async move {
+        let names = keys_under(prefix_ref);
+        ["presence:online", "nodes", "lease:"]
+            .iter()
+            .all(|want| names.iter().any(|n| n.starts_with(want)))
+    })
+    .await;
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let names = keys_under(&prefix);
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &names {
+        let pattern = hub_redis::keys::layout_of(name)
+            .unwrap_or_else(|| panic!("`{name}` is not in hub_redis::keys::LAYOUT"));
+        let kind: String = redis::cmd("TYPE")
+            .arg(format!("{prefix}{name}"))
+            .query(&mut conn)
+            .unwrap();
+        let documented = hub_redis::keys::LAYOUT
+            .iter()
+            .find(|(p, _)| *p == pattern)
+            .unwrap()
+            .1;
+        // A key can expire between the SCAN and the TYPE.
+        assert!(
+            kind == documented || kind == "none",
+            "{name} is a {kind}, documented as {documented}"
+        );
+        seen.insert(pattern);
+    }
+    // The workload reached the scripts of every aggregate.
+    for pattern in [
+        "user:{id}",
+        "email:{lowercased}",
+        "rt:{jti}",
+        "rtrev:{family}",
+        "pat:{id}",
+        "pat_hash:{sha256}",
+        "pats:{user}",
+        "portal:{sha256}",
+        "seq",
+        "act:{seq}",
+        "acts:{user}",
+        "acts:{user}:{type}",
+        "hist:{user}",
+        "idem:{user}:{key}",
+        "an:{user}:{chunk}",
+        "task:{id}",
+        "tasks:{user}",
+        "wh:{id}",
+        "whs:{user}",
+        "whactive:{user}",
+        "whall",
+        "dl:{id}",
+        "dla:{id}",
+        "dlw:{webhook}",
+        "lease:{webhook}",
+        "rl:{key}",
+        "nodes",
+        "nodesessions:{node}",
+        "nodeusers:{node}",
+        "presence:online",
+    ] {
+        assert!(
+            seen.contains(pattern),
+            "nothing left under {pattern}: {names:?}"
+        );
+    }
+    drop(ws);
+}
+
+/// Every key under `prefix`, without it.
+fn keys_under(prefix: &str) -> Vec<String> {
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap();
+    keys.into_iter()
+        .map(|k| k[prefix.len()..].to_owned())
+        .collect()
 }

@@ -1,0 +1,84 @@
+//! Endpoint leases in Redis: each webhook endpoint has exactly one owning
+//! node, which renews its lease; when it dies the lease lapses and another
+//! node takes the endpoint over.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hub_core::ids::WebhookId;
+use hub_core::store::{Leases, StoreError};
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+/// Leases in Redis: `lease:{id}` holds the owning node, with a TTL.
+pub struct RedisLeases {
+    conn: ConnectionManager,
+    prefix: String,
+    node: String,
+    ttl: Duration,
+    script: Script,
+}
+
+impl RedisLeases {
+    pub fn new(conn: ConnectionManager, prefix: &str, node: &str, ttl: Duration) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            node: node.to_owned(),
+            ttl,
+            script: Script::new(include_str!("../scripts/lease.lua")),
+        }
+    }
+
+    fn call(&self, op: &str) -> redis::ScriptInvocation<'_> {
+        let mut inv = self.script.prepare_invoke();
+        inv.arg(op)
+            .arg(&self.prefix)
+            .arg(&self.node)
+            .arg(self.ttl.as_millis() as u64);
+        inv
+    }
+}
+
+fn down(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl Leases for RedisLeases {
+    async fn acquire(&self, id: &WebhookId) -> Result<bool, StoreError> {
+        let mut inv = self.call("acquire");
+        inv.arg(id.as_str());
+        let got: i64 = inv
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(down)?;
+        Ok(got == 1)
+    }
+
+    async fn renew(&self, ids: &[WebhookId]) -> Result<Vec<WebhookId>, StoreError> {
+        let mut inv = self.call("renew");
+        for id in ids {
+            inv.arg(id.as_str());
+        }
+        let lost: Vec<String> = inv
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(down)?;
+        Ok(lost.into_iter().map(WebhookId).collect())
+    }
+
+    async fn release(&self, id: &WebhookId) -> Result<(), StoreError> {
+        let mut inv = self.call("release");
+        inv.arg(id.as_str());
+        let _: i64 = inv
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(down)?;
+        Ok(())
+    }
+
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}

@@ -1,0 +1,168 @@
+//! The Redis implementation of [`Store`]: the store of record in cluster mode.
+//!
+//! Every operation that must be atomic is one Lua script (`redis/scripts/`).
+//! Appending an activity assigns its id from one global counter, stores and
+//! indexes it, adds it to the user's resume stream and PUBLISHes the frame in
+//! the same script, so every node sees a user's events in id order. The keys
+//! and channels are named in [`crate::keys`].
+
+mod activities;
+mod analytics;
+mod tasks;
+mod users;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hub_core::store::{Store, StoreError};
+use hub_core::EventSink;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+
+use crate::keys::Keys;
+
+/// How long one Redis command may take before the call counts as failed.
+pub(crate) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Idempotency keys live this long.
+pub(crate) const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+/// Activities read per round trip when a list filters by time.
+pub(crate) const SCAN_CHUNK: isize = 200;
+
+pub(crate) const APPEND_FN: &str = include_str!("../../scripts/append_fn.lua");
+pub(crate) const WEBHOOK_FN: &str = include_str!("../../scripts/webhook_fn.lua");
+/// Deliveries shown per page of the log at most, and read per round trip.
+pub(crate) const DELIVERY_CHUNK: isize = 200;
+
+/// The Lua scripts, loaded once (`EVALSHA` after the first call).
+pub(crate) struct Scripts {
+    append: Script,
+    task_save: Script,
+    create_user: Script,
+    rotate_refresh: Script,
+    webhook: Script,
+    append_many: Script,
+    personal_token: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            append: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../../scripts/append.lua")
+            )),
+            task_save: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../../scripts/task_save.lua")
+            )),
+            create_user: Script::new(include_str!("../../scripts/create_user.lua")),
+            personal_token: Script::new(include_str!("../../scripts/personal_token.lua")),
+            rotate_refresh: Script::new(include_str!("../../scripts/rotate_refresh.lua")),
+            append_many: Script::new(&format!(
+                "{APPEND_FN}\n{}",
+                include_str!("../../scripts/append_many.lua")
+            )),
+            webhook: Script::new(&format!(
+                "{WEBHOOK_FN}\n{}",
+                include_str!("../../scripts/webhook.lua")
+            )),
+        }
+    }
+}
+
+/// The Redis store: one connection (multiplexed, reconnecting) and the
+/// scripts that make each operation atomic.
+pub struct RedisStore {
+    /// Shared by every call; cloning it is cheap.
+    conn: ConnectionManager,
+    /// The names of every key under the configured prefix.
+    keys: Keys,
+    /// Loaded once per Redis, then called by SHA.
+    scripts: Scripts,
+    /// Length of each user's resume stream.
+    history_size: usize,
+    /// Told about committed activities and tasks (local metrics, webhooks).
+    /// The sessions are fed by pub/sub, not by the sink.
+    sink: Arc<dyn EventSink>,
+    /// This node: written into webhook notifications so a node can tell its
+    /// own (already handed over locally) from others'.
+    node_id: String,
+}
+
+/// Opens a client and a self-reconnecting connection, failing if Redis does
+/// not answer now (cluster mode cannot start without it). The error never
+/// repeats the URL, which may hold a password.
+pub async fn connect(url: &str) -> Result<(redis::Client, ConnectionManager), StoreError> {
+    let client = redis::Client::open(url)
+        .map_err(|e| StoreError::Unavailable(format!("redis.url is not a valid Redis URL: {e}")))?;
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    let conn = ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .map_err(unavailable)?;
+    Ok((client, conn))
+}
+
+pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
+    if err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+    {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Internal(err.to_string())
+    }
+}
+
+impl RedisStore {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        node_id: &str,
+        history_size: usize,
+        sink: Arc<dyn EventSink>,
+    ) -> Self {
+        Self {
+            conn,
+            keys: Keys::new(prefix),
+            scripts: Scripts::new(),
+            history_size,
+            sink,
+            node_id: node_id.to_owned(),
+        }
+    }
+
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!("PING answered {pong}")))
+        }
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // Every call was acknowledged by Redis before it returned; durability
+        // past that is Redis' AOF (see redis/redis.conf).
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! Users and what they sign in with: accounts, refresh-token families,
+//! personal access tokens and portal grants.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hub_core::ids::{TokenId, UserId};
+use hub_core::model::{User, UserRecord};
+use hub_core::store::{
+    Conflict, NewUser, PersonalToken, PersonalTokenRecord, PortalGrant, RefreshTokenRecord,
+    RotateOutcome, StoreError, TokenScope,
+};
+use hub_core::time::{from_micros, micros};
+
+use redis::AsyncCommands;
+
+use super::{unavailable, RedisStore};
+use hub_core::store::UserStore;
+
+impl RedisStore {
+    /// A personal access token by id, from its hash.
+    pub(crate) async fn personal_token(
+        &self,
+        id: &str,
+    ) -> Result<Option<PersonalTokenRecord>, StoreError> {
+        let fields: std::collections::HashMap<String, String> = self
+            .conn()
+            .hgetall(self.keys.personal_token(id))
+            .await
+            .map_err(unavailable)?;
+        let (Some(user), Some(hash), Some(name)) =
+            (fields.get("user"), fields.get("hash"), fields.get("name"))
+        else {
+            return Ok(None);
+        };
+        let time = |field: &str| {
+            fields
+                .get(field)
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(from_micros)
+        };
+        Ok(Some(PersonalTokenRecord {
+            token: PersonalToken {
+                id: TokenId(id.to_owned()),
+                name: name.clone(),
+                scopes: fields
+                    .get("scopes")
+                    .map(|s| s.split(',').filter_map(TokenScope::parse).collect())
+                    .unwrap_or_default(),
+                created_at: time("created").unwrap_or_default(),
+                expires_at: time("expires"),
+                last_used_at: time("last"),
+            },
+            user_id: UserId(user.clone()),
+            token_hash: hash.clone(),
+        }))
+    }
+}
+
+#[async_trait]
+impl UserStore for RedisStore {
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = User {
+            id: UserId::generate(),
+            email: new.email,
+            full_name: new.full_name,
+            created_at: new.created_at,
+        };
+        let created: i64 = self
+            .scripts
+            .create_user
+            .arg(self.keys.prefix())
+            .arg(user.email.to_lowercase())
+            .arg(user.id.as_str())
+            .arg(&user.email)
+            .arg(user.full_name.clone().unwrap_or_default())
+            .arg(&new.password_hash)
+            .arg(micros(user.created_at))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if created == 1 {
+            Ok(user)
+        } else {
+            Err(StoreError::Conflict(Conflict::EmailTaken))
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let id: Option<String> = self
+            .conn()
+            .get(self.keys.email(email))
+            .await
+            .map_err(unavailable)?;
+        let Some(id) = id else { return Ok(None) };
+        let fields: Vec<Option<String>> = self
+            .conn()
+            .hget(
+                self.keys.user(&UserId(id.clone())),
+                &["email", "full_name", "hash", "created"],
+            )
+            .await
+            .map_err(unavailable)?;
+        let [Some(email), full_name, Some(hash), Some(created)] =
+            <[Option<String>; 4]>::try_from(fields)
+                .map_err(|_| StoreError::Internal("user hash shape".into()))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserRecord {
+            user: User {
+                id: UserId(id),
+                email,
+                full_name: full_name.filter(|n| !n.is_empty()),
+                created_at: from_micros(created.parse().unwrap_or(0)),
+            },
+            password_hash: hash,
+        }))
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let fields: Vec<Option<String>> = self
+            .conn()
+            .hget(self.keys.user(id), &["email", "full_name", "created"])
+            .await
+            .map_err(unavailable)?;
+        let [Some(email), full_name, Some(created)] = <[Option<String>; 3]>::try_from(fields)
+            .map_err(|_| StoreError::Internal("user hash shape".into()))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(User {
+            id: id.clone(),
+            email,
+            full_name: full_name.filter(|n| !n.is_empty()),
+            created_at: from_micros(created.parse().unwrap_or(0)),
+        }))
+    }
+
+    async fn insert_refresh_token(&self, token: RefreshTokenRecord) -> Result<(), StoreError> {
+        let key = self.keys.refresh_token(&token.jti);
+        let ttl = (token.expires_at - Utc::now()).num_seconds().max(1);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("family", token.family.clone()),
+                    ("user", token.user_id.0.clone()),
+                    ("exp", micros(token.expires_at).to_string()),
+                    ("used", "0".to_owned()),
+                ],
+            )
+            .ignore()
+            .expire(&key, ttl)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn create_personal_token(
+        &self,
+        record: PersonalTokenRecord,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        let t = &record.token;
+        let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        let done: i64 = self
+            .scripts
+            .personal_token
+            .arg("create")
+            .arg(self.keys.prefix())
+            .arg(t.id.as_str())
+            .arg(record.user_id.as_str())
+            .arg(&record.token_hash)
+            .arg(max_per_user)
+            .arg(micros(t.created_at))
+            .arg(&t.name)
+            .arg(scopes.join(","))
+            .arg(
+                t.expires_at
+                    .map(|e| micros(e).to_string())
+                    .unwrap_or_default(),
+            )
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if done == 0 {
+            return Err(StoreError::Conflict(Conflict::TokenLimit));
+        }
+        Ok(())
+    }
+
+    async fn list_personal_tokens(&self, user: &UserId) -> Result<Vec<PersonalToken>, StoreError> {
+        let ids: Vec<String> = self
+            .conn()
+            .zrange(self.keys.personal_tokens_of(user), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        let mut tokens = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = self.personal_token(&id).await? {
+                tokens.push(record.token);
+            }
+        }
+        Ok(tokens)
+    }
+
+    async fn revoke_personal_token(&self, user: &UserId, id: &TokenId) -> Result<bool, StoreError> {
+        let done: i64 = self
+            .scripts
+            .personal_token
+            .arg("revoke")
+            .arg(self.keys.prefix())
+            .arg(id.as_str())
+            .arg(user.as_str())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    async fn personal_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<PersonalTokenRecord>, StoreError> {
+        let id: Option<String> = self
+            .conn()
+            .get(self.keys.personal_token_hash(token_hash))
+            .await
+            .map_err(unavailable)?;
+        match id {
+            Some(id) => self.personal_token(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn touch_personal_token(
+        &self,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .personal_token
+            .arg("touch")
+            .arg(self.keys.prefix())
+            .arg(id.as_str())
+            .arg(micros(at))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// `portal:<hash>` holds `user|read_only|expires_at micros` and expires
+    /// with the link; redeeming is one `GETDEL`, atomic across nodes.
+    async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError> {
+        let key = self.keys.portal_grant(&grant.token_hash);
+        let ttl_ms = (grant.expires_at - Utc::now()).num_milliseconds().max(1) as u64;
+        let value = format!(
+            "{}|{}|{}",
+            grant.user_id.0,
+            u8::from(grant.read_only),
+            micros(grant.expires_at)
+        );
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn redeem_portal_grant(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalGrant>, StoreError> {
+        let key = self.keys.portal_grant(token_hash);
+        let value: Option<String> = redis::cmd("GETDEL")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let mut parts = value.splitn(3, '|');
+        let (Some(user), Some(read_only), Some(expires)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::Internal(format!(
+                "malformed portal grant {key}"
+            )));
+        };
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| StoreError::Internal(format!("malformed portal grant {key}")))?;
+        let expires_at = from_micros(expires);
+        Ok((expires_at > now).then(|| PortalGrant {
+            token_hash: token_hash.to_owned(),
+            user_id: UserId(user.to_owned()),
+            read_only: read_only == "1",
+            expires_at,
+        }))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_jti: &str,
+        new: RefreshTokenRecord,
+        now: DateTime<Utc>,
+    ) -> Result<RotateOutcome, StoreError> {
+        let ttl = (new.expires_at - now).num_seconds().max(1);
+        let outcome: String = self
+            .scripts
+            .rotate_refresh
+            .arg(self.keys.prefix())
+            .arg(old_jti)
+            .arg(&new.jti)
+            .arg(new.user_id.as_str())
+            .arg(micros(new.expires_at))
+            .arg(micros(now))
+            .arg(ttl)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match outcome.as_str() {
+            "rotated" => RotateOutcome::Rotated,
+            "reused" => RotateOutcome::ReuseDetected,
+            _ => RotateOutcome::Invalid,
+        })
+    }
+
+    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError> {
+        // Long enough to outlive every token of the family.
+        let ttl = 400 * 24 * 3600;
+        self.conn()
+            .set_ex::<_, _, ()>(self.keys.revoked_family(family), "1", ttl)
+            .await
+            .map_err(unavailable)
+    }
+}

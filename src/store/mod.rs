@@ -1,4 +1,0 @@
-//! Storage back-ends. The contract is `hub_core::Store`; embedded mode uses
-//! [`sqlite::SqliteStore`].
-
-pub mod sqlite;
