@@ -9,13 +9,13 @@ use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
 use futures_util::future::BoxFuture;
+use hub_core::frames::{Outbound, ServerFrame};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
 use hub_core::webhook::Delivery;
 use hub_core::{EventSink, TokenId, UserId};
 use tracing::warn;
 
-use crate::frames::{Outbound, ServerFrame};
 use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry, TokenRevoked};
 use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 

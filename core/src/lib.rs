@@ -1,5 +1,6 @@
 //! Shared vocabulary of the hub: identifiers, the domain model, typed settings,
-//! and the `Store` trait every storage back-end implements.
+//! the WebSocket wire frames, and the `Store` trait every storage back-end
+//! implements.
 //!
 //! This crate has no I/O of its own. The HTTP layer (`aiclone-hub`), the actors
 //! (`hub-actors`) and the storage back-ends all depend on it, so it is the one
@@ -8,6 +9,7 @@
 pub mod analytics;
 pub mod events;
 pub mod formats;
+pub mod frames;
 pub mod ids;
 pub mod metrics;
 pub mod model;

@@ -6,9 +6,9 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use hub_actors::frames::EventFilter;
 use hub_actors::registry::Counts;
 use hub_actors::session::{self, WsSession};
+use hub_core::frames::EventFilter;
 use hub_core::{ActivityId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
