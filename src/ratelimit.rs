@@ -16,30 +16,44 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
+use hub_core::metrics::Metrics;
 use hub_core::net::Cidr;
 use hub_core::ratelimit::{Decision, Quota, RateLimiter};
 use hub_core::settings::{RateLimitKey, RateLimitSettings};
 
+use crate::auth::{Authenticator, Caller, Credential};
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
 
 /// One configured group, with its header values built once.
 struct Group {
+    /// `rate_limit.policies.<name>`: limit and window.
     quota: Quota,
+    /// What the requests of this group count against: the client IP or the
+    /// authenticated caller.
     key: RateLimitKey,
     /// `X-RateLimit-Limit`.
     limit: HeaderValue,
     /// `RateLimit-Policy: "api";q=60;w=60`.
     policy: HeaderValue,
+    /// The group's name, the first part of its keys and the `group` label
+    /// of the refusal counter.
     name: String,
 }
 
-/// Everything the middleware needs, built at start.
+/// Everything the middleware needs, built at start and registered as
+/// `web::Data<RateLimiting>`. It also reads the [`Authenticator`] (for groups
+/// keyed by user) and the [`Metrics`] (to count refusals), each registered on
+/// its own; without a `RateLimiting` the middleware lets everything through.
 pub struct RateLimiting {
+    /// `rate_limit.enabled`: off, no request is checked.
     enabled: bool,
+    /// Path prefixes never checked (`/health`, the docs, ...).
     exempt: Vec<String>,
+    /// The configured groups by name; a group without a policy is unchecked.
     groups: HashMap<&'static str, Group>,
+    /// Peers whose forwarding headers are believed.
     trusted_proxies: Vec<Cidr>,
+    /// Who decides: bucket actors (embedded) or Redis (cluster).
     limiter: Arc<dyn RateLimiter>,
 }
 
@@ -199,17 +213,18 @@ fn write_headers(headers: &mut HeaderMap, group: &Group, decision: &Decision) {
     }
 }
 
+/// The middleware itself (`from_fn(rate_limit)`): lets the request through
+/// unchecked, answers 429, or passes it on and adds the quota headers.
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(limits) = req.app_data::<web::Data<RateLimiting>>().cloned() else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body);
     };
-    let limits = &state.rate_limit;
     let Some(group) = limits.group_of(req.method(), req.path()) else {
         return next
             .call(req)
@@ -218,9 +233,11 @@ pub async fn rate_limit(
     };
     // Keyed without a store lookup: a personal access token by its hash.
     let user = (group.key == RateLimitKey::User)
-        .then(|| crate::auth::credential(req.request(), &state).ok())
+        .then(|| {
+            let auth = req.app_data::<web::Data<Authenticator>>()?;
+            auth.credential(req.request()).ok()
+        })
         .flatten();
-    use crate::auth::{Caller, Credential};
     let key = match user {
         Some(Credential::Known(Caller::User(id))) => format!("{}|user:{id}", group.name),
         Some(Credential::Known(Caller::Service)) => format!("{}|service", group.name),
@@ -247,7 +264,9 @@ pub async fn rate_limit(
     };
     if !decision.allowed {
         tracing::info!(group = %group.name, "rate limited");
-        state.metrics.rate_limited(&group.name);
+        if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
+            metrics.rate_limited(&group.name);
+        }
         let mut err = ApiError::new(
             ErrorCode::RateLimited,
             format!(

@@ -36,7 +36,7 @@ use tracing::{info, warn};
 
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
-use crate::auth::{load_or_create_secret, ApiKeys};
+use crate::auth::{load_or_create_secret, ApiKeys, Authenticator};
 use crate::contract::Contract;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
@@ -338,23 +338,31 @@ impl Application {
             metrics: metrics.clone(),
         });
 
+        // The authenticator, the rate limiting and the metrics are app data
+        // of their own: the extractor and the middlewares need nothing else.
+        let auth = Arc::new(Authenticator {
+            tokens,
+            api_keys: ApiKeys::from_config(&settings.auth.api_keys),
+            personal_tokens,
+            store: store.clone(),
+        });
+        let rate_limiting = web::Data::new(RateLimiting::new(
+            &settings.rate_limit,
+            &settings.server.trusted_proxies,
+            limiter,
+        ));
+        let authenticator = web::Data::from(auth.clone());
+        let metrics_data = web::Data::from(metrics.clone());
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store,
-            tokens,
-            personal_tokens,
+            auth,
             passwords: Passwords::new(settings.auth.max_concurrent_hashes),
-            api_keys: ApiKeys::from_config(&settings.auth.api_keys),
             registry,
             bus,
             webhooks,
             session_deps,
             cluster,
-            rate_limit: RateLimiting::new(
-                &settings.rate_limit,
-                &settings.server.trusted_proxies,
-                limiter,
-            ),
             metrics,
             node_id,
         });
@@ -377,6 +385,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(authenticator.clone())
+                .app_data(rate_limiting.clone())
+                .app_data(metrics_data.clone())
                 .app_data(contract.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(query_config())
