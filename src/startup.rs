@@ -33,6 +33,7 @@ use hub_redis::ratelimit::{RedisGcra, RedisRateLimiter};
 use hub_redis::store::RedisStore;
 use hub_redis::webhooks::RedisLeases;
 use tracing::{info, warn};
+use utoipa::OpenApi as _;
 
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
@@ -40,6 +41,7 @@ use crate::auth::{load_or_create_secret, ApiKeys, Authenticator};
 use crate::contract::Contract;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
+use crate::openapi::ApiDoc;
 use crate::ratelimit::{rate_limit, RateLimiting};
 use crate::routes;
 use crate::state::AppState;
@@ -381,7 +383,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.server.max_body_size;
         let app_state = state.clone();
-        let contract = web::Data::new(Contract::new());
+        let contract = web::Data::new(Contract::new(ApiDoc::openapi()));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
