@@ -8,16 +8,19 @@
 //! one. Each error status an operation lists names the exact codes it can
 //! carry, as an `enum` on `code`: a client generated from the document knows
 //! them, and a contract test can check the hub answers no other.
+//!
+//! The document to complete is handed in (`startup` assembles it from
+//! [`crate::openapi::ApiDoc`]): the routes read the finished contract, so
+//! this module does not reach back for the routes' annotations.
 
 use std::collections::BTreeMap;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use serde_json::{json, Map, Value};
-use utoipa::OpenApi;
+use utoipa::openapi::OpenApi;
 
 use crate::error::ErrorCode;
-use crate::openapi::ApiDoc;
 use hub_actors::webhooks::ssrf;
 
 /// The error codes particular to each operation (by operation id), on top of
@@ -121,8 +124,9 @@ pub struct Contract {
 }
 
 impl Contract {
-    pub fn new() -> Self {
-        let document = document();
+    /// The contract of `api`, the document the handlers' annotations make.
+    pub fn new(api: OpenApi) -> Self {
+        let document = document(api);
         let mut methods: Vec<(ResourceDef, Vec<Method>)> = Vec::new();
         for (path, item) in document["paths"].as_object().into_iter().flatten() {
             let allowed = item
@@ -175,16 +179,9 @@ impl Contract {
     }
 }
 
-impl Default for Contract {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The OpenAPI document of the hub, complete with its errors.
-pub fn document() -> Value {
-    let mut doc =
-        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises to JSON");
+/// `api` complete with its errors: the OpenAPI document the hub serves.
+pub fn document(api: OpenApi) -> Value {
+    let mut doc = serde_json::to_value(api).expect("the OpenAPI document serialises to JSON");
     complete(&mut doc);
     constrain_webhook_urls(&mut doc);
     constrain_export_types(&mut doc);
@@ -461,6 +458,13 @@ fn add_error_responses(op: &mut Value, codes: &[ErrorCode]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::openapi::ApiDoc;
+    use utoipa::OpenApi as _;
+
+    /// The document the hub serves.
+    fn served() -> Value {
+        document(ApiDoc::openapi())
+    }
 
     fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
         let mut ops = Vec::new();
@@ -474,7 +478,7 @@ mod tests {
 
     #[test]
     fn every_operation_is_in_the_code_table() {
-        let doc = document();
+        let doc = served();
         for (method, path, op) in operations(&doc) {
             let id = op["operationId"].as_str().unwrap();
             assert!(
@@ -487,7 +491,7 @@ mod tests {
 
     #[test]
     fn error_responses_name_their_codes_with_the_error_schema() {
-        let doc = document();
+        let doc = served();
         for (method, path, op) in operations(&doc) {
             let responses = op["responses"].as_object().unwrap();
             for (status, response) in responses {
@@ -523,7 +527,7 @@ mod tests {
 
     #[test]
     fn the_error_code_schema_is_the_enum() {
-        let doc = document();
+        let doc = served();
         let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
             .as_array()
             .unwrap()
@@ -536,7 +540,7 @@ mod tests {
 
     #[test]
     fn allowed_methods_come_from_the_document() {
-        let contract = Contract::new();
+        let contract = Contract::new(ApiDoc::openapi());
         assert_eq!(contract.allowed_methods("/health"), Some(vec![Method::GET]));
         let mut webhook = contract.allowed_methods("/api/webhooks/wh_1").unwrap();
         webhook.sort_by(|a, b| a.as_str().cmp(b.as_str()));

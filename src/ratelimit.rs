@@ -1,129 +1,59 @@
 //! The rate-limit middleware: classifies each request into a route group,
 //! works out its key (client IP, or user where configured), asks the limiter
-//! and writes the headers. Limits themselves live behind [`RateLimiter`]: the
-//! in-process implementation asks the `RateLimitRegistry` actor; the cluster
-//! issue adds a Redis (Lua) one with the same trait.
+//! and writes the headers. Limits themselves live behind
+//! [`hub_core::ratelimit::RateLimiter`]: embedded mode asks the
+//! `RateLimitRegistry` actor (`hub_actors::ratelimit::ActorRateLimiter`),
+//! cluster mode one Lua script in Redis (`hub_redis::ratelimit::RedisRateLimiter`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Addr, WeakAddr};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
-use async_trait::async_trait;
-use hub_actors::ratelimit::{Decision, Lookup, Quota, RateLimitBucket, RateLimitRegistry, Take};
+use hub_core::metrics::Metrics;
 use hub_core::net::Cidr;
+use hub_core::ratelimit::{Decision, Quota, RateLimiter};
 use hub_core::settings::{RateLimitKey, RateLimitSettings};
 
+use crate::auth::{Authenticator, Caller, Credential};
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
-
-/// Decides one request against one quota.
-#[async_trait]
-pub trait RateLimiter: Send + Sync + 'static {
-    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String>;
-}
-
-/// The cluster limiter: one GCRA script call in Redis per request, so all
-/// nodes share each quota.
-pub struct RedisRateLimiter(pub hub_redis::ratelimit::RedisGcra);
-
-#[async_trait]
-impl RateLimiter for RedisRateLimiter {
-    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
-        let r = self
-            .0
-            .check(&key, quota.limit, quota.window)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Decision {
-            allowed: r.allowed,
-            remaining: r.remaining,
-            reset: r.reset,
-            retry_after: r.retry_after,
-        })
-    }
-}
-
-/// The embedded limiter: one bucket actor per key, per node.
-pub struct ActorRateLimiter(pub Addr<RateLimitRegistry>);
-
-/// Most buckets a worker thread remembers; past it the cache starts over
-/// (it only saves a registry lookup).
-const MAX_CACHED_BUCKETS: usize = 4096;
-
-thread_local! {
-    /// This worker's weak addresses of buckets: the fast path is a message
-    /// to a bucket living on this very thread.
-    static BUCKETS: RefCell<HashMap<String, WeakAddr<RateLimitBucket>>> =
-        RefCell::new(HashMap::new());
-}
-
-impl ActorRateLimiter {
-    async fn bucket(&self, key: &str) -> Result<Addr<RateLimitBucket>, String> {
-        if let Some(addr) = BUCKETS.with(|b| b.borrow().get(key).and_then(WeakAddr::upgrade)) {
-            return Ok(addr);
-        }
-        let addr = self
-            .0
-            .send(Lookup {
-                key: key.to_owned(),
-                arbiter: actix::Arbiter::current(),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        BUCKETS.with(|b| {
-            let mut b = b.borrow_mut();
-            if b.len() >= MAX_CACHED_BUCKETS {
-                b.clear();
-            }
-            b.insert(key.to_owned(), addr.downgrade());
-        });
-        Ok(addr)
-    }
-}
-
-#[async_trait]
-impl RateLimiter for ActorRateLimiter {
-    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
-        let bucket = self.bucket(&key).await?;
-        match bucket.send(Take { quota }).await {
-            Ok(decision) => Ok(decision),
-            // The bucket went idle and stopped between lookup and send: its
-            // quota was whole, so a fresh bucket gives the same answer.
-            Err(_) => {
-                BUCKETS.with(|b| b.borrow_mut().remove(&key));
-                let bucket = self.bucket(&key).await?;
-                bucket.send(Take { quota }).await.map_err(|e| e.to_string())
-            }
-        }
-    }
-}
 
 /// One configured group, with its header values built once.
 struct Group {
+    /// `rate_limit.policies.<name>`: limit and window.
     quota: Quota,
+    /// What the requests of this group count against: the client IP or the
+    /// authenticated caller.
     key: RateLimitKey,
     /// `X-RateLimit-Limit`.
     limit: HeaderValue,
     /// `RateLimit-Policy: "api";q=60;w=60`.
     policy: HeaderValue,
+    /// The group's name, the first part of its keys and the `group` label
+    /// of the refusal counter.
     name: String,
 }
 
-/// Everything the middleware needs, built at start.
+/// Everything the middleware needs, built at start and registered as
+/// `web::Data<RateLimiting>`. It also reads the [`Authenticator`] (for groups
+/// keyed by user) and the [`Metrics`] (to count refusals), each registered on
+/// its own; without a `RateLimiting` the middleware lets everything through.
 pub struct RateLimiting {
+    /// `rate_limit.enabled`: off, no request is checked.
     enabled: bool,
+    /// Path prefixes never checked (`/health`, the docs, ...).
     exempt: Vec<String>,
+    /// The configured groups by name; a group without a policy is unchecked.
     groups: HashMap<&'static str, Group>,
+    /// Peers whose forwarding headers are believed.
     trusted_proxies: Vec<Cidr>,
+    /// Who decides: bucket actors (embedded) or Redis (cluster).
     limiter: Arc<dyn RateLimiter>,
 }
 
@@ -283,17 +213,18 @@ fn write_headers(headers: &mut HeaderMap, group: &Group, decision: &Decision) {
     }
 }
 
+/// The middleware itself (`from_fn(rate_limit)`): lets the request through
+/// unchecked, answers 429, or passes it on and adds the quota headers.
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(limits) = req.app_data::<web::Data<RateLimiting>>().cloned() else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body);
     };
-    let limits = &state.rate_limit;
     let Some(group) = limits.group_of(req.method(), req.path()) else {
         return next
             .call(req)
@@ -302,9 +233,11 @@ pub async fn rate_limit(
     };
     // Keyed without a store lookup: a personal access token by its hash.
     let user = (group.key == RateLimitKey::User)
-        .then(|| crate::auth::credential(req.request(), &state).ok())
+        .then(|| {
+            let auth = req.app_data::<web::Data<Authenticator>>()?;
+            auth.credential(req.request()).ok()
+        })
         .flatten();
-    use crate::auth::{Caller, Credential};
     let key = match user {
         Some(Credential::Known(Caller::User(id))) => format!("{}|user:{id}", group.name),
         Some(Credential::Known(Caller::Service)) => format!("{}|service", group.name),
@@ -331,7 +264,9 @@ pub async fn rate_limit(
     };
     if !decision.allowed {
         tracing::info!(group = %group.name, "rate limited");
-        state.metrics.rate_limited(&group.name);
+        if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
+            metrics.rate_limited(&group.name);
+        }
         let mut err = ApiError::new(
             ErrorCode::RateLimited,
             format!(
@@ -352,6 +287,7 @@ pub async fn rate_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_trait::async_trait;
 
     struct Never;
 

@@ -13,13 +13,14 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::presence::PresenceTracker;
-use hub_actors::ratelimit::RateLimitRegistry;
+use hub_actors::ratelimit::{ActorRateLimiter, RateLimitRegistry};
 use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_actors::webhooks::registry::{DrainAll, WebhookRegistry};
 use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
 use hub_core::metrics::Metrics;
 use hub_core::presence::{LocalLedger, PresenceLedger};
+use hub_core::ratelimit::RateLimiter;
 use hub_core::store::HistoryWindow;
 use hub_core::store::{ClusterView, Leases};
 use hub_core::tokens::PersonalTokenCache;
@@ -29,17 +30,19 @@ use hub_redis::bridge::{
 };
 use hub_redis::leases::RedisLeases;
 use hub_redis::presence::RedisPresence;
-use hub_redis::ratelimit::RedisGcra;
+use hub_redis::ratelimit::{RedisGcra, RedisRateLimiter};
 use hub_redis::store::RedisStore;
 use tracing::{info, warn};
+use utoipa::OpenApi as _;
 
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenService;
-use crate::auth::{load_or_create_secret, ApiKeys};
+use crate::auth::{load_or_create_secret, ApiKeys, Authenticator};
 use crate::contract::Contract;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::middleware::request_context;
-use crate::ratelimit::{rate_limit, ActorRateLimiter, RateLimiter, RateLimiting, RedisRateLimiter};
+use crate::openapi::ApiDoc;
+use crate::ratelimit::{rate_limit, RateLimiting};
 use crate::routes;
 use crate::state::AppState;
 use hub_sqlite::SqliteStore;
@@ -337,23 +340,31 @@ impl Application {
             metrics: metrics.clone(),
         });
 
+        // The authenticator, the rate limiting and the metrics are app data
+        // of their own: the extractor and the middlewares need nothing else.
+        let auth = Arc::new(Authenticator {
+            tokens,
+            api_keys: ApiKeys::from_config(&settings.auth.api_keys),
+            personal_tokens,
+            store: store.clone(),
+        });
+        let rate_limiting = web::Data::new(RateLimiting::new(
+            &settings.rate_limit,
+            &settings.server.trusted_proxies,
+            limiter,
+        ));
+        let authenticator = web::Data::from(auth.clone());
+        let metrics_data = web::Data::from(metrics.clone());
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store,
-            tokens,
-            personal_tokens,
+            auth,
             passwords: Passwords::new(settings.auth.max_concurrent_hashes),
-            api_keys: ApiKeys::from_config(&settings.auth.api_keys),
             registry,
             bus,
             webhooks,
             session_deps,
             cluster,
-            rate_limit: RateLimiting::new(
-                &settings.rate_limit,
-                &settings.server.trusted_proxies,
-                limiter,
-            ),
             metrics,
             node_id,
         });
@@ -372,10 +383,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.server.max_body_size;
         let app_state = state.clone();
-        let contract = web::Data::new(Contract::new());
+        let contract = web::Data::new(Contract::new(ApiDoc::openapi()));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(authenticator.clone())
+                .app_data(rate_limiting.clone())
+                .app_data(metrics_data.clone())
                 .app_data(contract.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(query_config())

@@ -1,6 +1,11 @@
-//! What every handler can reach: settings, the store, the token service, the
+//! What every handler can reach: settings, the store, the authenticator, the
 //! password hasher and the actor addresses. Built once in `startup` and shared
 //! as `web::Data<AppState>`; handlers never hold locks shared with actors.
+//!
+//! The middlewares and the `Caller` extractor do not use it: they read the
+//! few pieces they need (`Authenticator`, `RateLimiting`, `Metrics`), each
+//! registered as its own `web::Data`, so `auth` and `ratelimit` do not depend
+//! on this module and this module can depend on them.
 
 use std::sync::Arc;
 
@@ -11,28 +16,21 @@ use hub_actors::session::SessionDeps;
 use hub_actors::webhooks::registry::WebhookRegistry;
 use hub_core::metrics::Metrics;
 use hub_core::store::ClusterView;
-use hub_core::tokens::PersonalTokenCache;
 use hub_core::{Settings, Store};
 
 use crate::auth::passwords::Passwords;
-use crate::auth::tokens::TokenService;
-use crate::auth::ApiKeys;
-use crate::ratelimit::RateLimiting;
+use crate::auth::Authenticator;
 
 pub struct AppState {
     /// The settings the hub started with.
     pub settings: Arc<Settings>,
     /// The durable store (SQLite in embedded mode).
     pub store: Arc<dyn Store>,
-    /// Signs and checks JWTs.
-    pub tokens: Arc<TokenService>,
-    /// Personal access tokens recently read from the store; a revocation
-    /// clears it on every node.
-    pub personal_tokens: Arc<PersonalTokenCache>,
+    /// Who is calling, and the JWTs and personal-token cache behind it; the
+    /// same value the `Caller` extractor reads as `web::Data<Authenticator>`.
+    pub auth: Arc<Authenticator>,
     /// Argon2id off the async workers.
     pub passwords: Passwords,
-    /// Accepted service keys.
-    pub api_keys: ApiKeys,
     /// This node's sessions.
     pub registry: Addr<SessionRegistry>,
     /// Where committed events go (the store feeds it); REST uses it directly
@@ -44,8 +42,6 @@ pub struct AppState {
     pub session_deps: Arc<SessionDeps>,
     /// Cluster-wide session counts (cluster mode only).
     pub cluster: Option<Arc<dyn ClusterView>>,
-    /// Per-route-group limits, checked by the rate-limit middleware.
-    pub rate_limit: RateLimiting,
     /// Prometheus counters, shared with the actors.
     pub metrics: Arc<Metrics>,
     /// Identifies this process in `/health`, welcome frames and logs.

@@ -1,7 +1,7 @@
 //! The event bus: how committed events reach the sessions of every node.
 //!
 //! Embedded mode has one node, so [`LocalBus`] hands frames straight to the
-//! registry. The cluster issue adds a Redis pub/sub implementation of [`Bus`].
+//! registry. In cluster mode `hub_redis::bridge::ClusterBus` implements [`Bus`] over Redis pub/sub.
 //! Frames are serialised here, once per event, on the store's writer thread;
 //! the registry only fans out shared bytes.
 
@@ -9,13 +9,13 @@ use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
 use futures_util::future::BoxFuture;
+use hub_core::frames::{Outbound, ServerFrame};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, Task};
 use hub_core::webhook::Delivery;
 use hub_core::{EventSink, TokenId, UserId};
 use tracing::warn;
 
-use crate::frames::{Outbound, ServerFrame};
 use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry, TokenRevoked};
 use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 

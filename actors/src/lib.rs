@@ -4,7 +4,6 @@
 //! and deliveries from the store to the registries in embedded mode.
 
 pub mod bus;
-pub mod frames;
 pub mod presence;
 pub mod ratelimit;
 pub mod registry;

@@ -1,5 +1,6 @@
-//! Rate limiting: one `RateLimitBucket` actor per key, owned by a
-//! `RateLimitRegistry` that creates them on first use and evicts idle ones.
+//! Rate limiting in embedded mode: one `RateLimitBucket` actor per key, owned
+//! by a `RateLimitRegistry` that creates them on first use and evicts idle
+//! ones, and [`ActorRateLimiter`], the `RateLimiter` the HTTP layer asks.
 //!
 //! The algorithm is GCRA (the generic cell rate algorithm, a token bucket
 //! written as one timestamp): a bucket stores only its "theoretical arrival
@@ -8,39 +9,15 @@
 //! headers, and a bucket whose TAT has passed is indistinguishable from a new
 //! one — so evicting idle buckets changes no decision.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix::ArbiterHandle;
+use actix::{ArbiterHandle, WeakAddr};
+use async_trait::async_trait;
+use hub_core::ratelimit::{Decision, Quota, RateLimiter};
 use tracing::warn;
-
-/// A policy as the limiter sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quota {
-    /// Requests per window.
-    pub limit: u32,
-    pub window: Duration,
-}
-
-impl Quota {
-    /// Time between two requests at the sustained rate.
-    fn interval(&self) -> Duration {
-        self.window / self.limit
-    }
-}
-
-/// The answer for one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
-    /// Requests left right now.
-    pub remaining: u32,
-    /// Until the quota is whole again.
-    pub reset: Duration,
-    /// When refused: until one request is allowed.
-    pub retry_after: Duration,
-}
 
 /// GCRA state of one key: the theoretical arrival time.
 #[derive(Clone, Copy, Debug)]
@@ -248,6 +225,61 @@ impl Handler<LiveBuckets> for RateLimitRegistry {
 
     fn handle(&mut self, _: LiveBuckets, _: &mut Context<Self>) -> usize {
         self.buckets.len()
+    }
+}
+
+/// The embedded limiter: one bucket actor per key, per node.
+pub struct ActorRateLimiter(pub Addr<RateLimitRegistry>);
+
+/// Most buckets a worker thread remembers; past it the cache starts over
+/// (it only saves a registry lookup).
+const MAX_CACHED_BUCKETS: usize = 4096;
+
+thread_local! {
+    /// This worker's weak addresses of buckets: the fast path is a message
+    /// to a bucket living on this very thread.
+    static BUCKETS: RefCell<HashMap<String, WeakAddr<RateLimitBucket>>> =
+        RefCell::new(HashMap::new());
+}
+
+impl ActorRateLimiter {
+    async fn bucket(&self, key: &str) -> Result<Addr<RateLimitBucket>, String> {
+        if let Some(addr) = BUCKETS.with(|b| b.borrow().get(key).and_then(WeakAddr::upgrade)) {
+            return Ok(addr);
+        }
+        let addr = self
+            .0
+            .send(Lookup {
+                key: key.to_owned(),
+                arbiter: actix::Arbiter::current(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        BUCKETS.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() >= MAX_CACHED_BUCKETS {
+                b.clear();
+            }
+            b.insert(key.to_owned(), addr.downgrade());
+        });
+        Ok(addr)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for ActorRateLimiter {
+    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
+        let bucket = self.bucket(&key).await?;
+        match bucket.send(Take { quota }).await {
+            Ok(decision) => Ok(decision),
+            // The bucket went idle and stopped between lookup and send: its
+            // quota was whole, so a fresh bucket gives the same answer.
+            Err(_) => {
+                BUCKETS.with(|b| b.borrow_mut().remove(&key));
+                let bucket = self.bucket(&key).await?;
+                bucket.send(Take { quota }).await.map_err(|e| e.to_string())
+            }
+        }
     }
 }
 

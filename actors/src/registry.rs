@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
+use hub_core::frames::Outbound;
 use hub_core::metrics::Metrics;
 use hub_core::{SessionId, TokenId, UserId};
 use tracing::{debug, warn};
-
-use crate::frames::Outbound;
 
 /// What the registry hands one session.
 #[derive(Message)]
@@ -25,7 +24,7 @@ pub enum Deliver {
     /// A frame to write (shared by every session that gets it).
     Frame(Arc<Outbound>),
     /// Close for this reason (shutdown: 1012).
-    Close(crate::frames::Close),
+    Close(hub_core::frames::Close),
     /// The bus may have missed events (a Redis reconnect): replay from the
     /// last event id.
     Resync,
@@ -391,7 +390,7 @@ impl Handler<CloseAll> for SessionRegistry {
         for entry in self.users.values().flatten() {
             // A full mailbox means the session is stuck anyway; the server's
             // shutdown timeout ends its connection.
-            let close = Deliver::Close(crate::frames::Close::ServiceRestart);
+            let close = Deliver::Close(hub_core::frames::Close::ServiceRestart);
             if entry.recipient.try_send(close).is_ok() {
                 told += 1;
             }

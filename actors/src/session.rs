@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseReason, ProtocolError, WebsocketContext};
 use chrono::Utc;
+use hub_core::frames::{self, ClientFrame, Close, EventFilter, Outbound, ServerFrame, WsErrorCode};
 use hub_core::store::HistoryWindow;
 use hub_core::{ActivityId, SessionId, Store, TokenId, UserId};
 use tracing::{debug, info, warn, Span};
 
-use crate::frames::{self, ClientFrame, Close, EventFilter, Outbound, ServerFrame, WsErrorCode};
 use crate::registry::{Connect, ConnectRefused, Deliver, Disconnect, QueueGauge, SessionRegistry};
 use hub_core::metrics::Metrics;
 
@@ -135,7 +135,7 @@ impl WsSession {
         let _guard = self.span.enter();
         info!(code = why.code(), reason, "closing session");
         ctx.close(Some(CloseReason {
-            code: why.into(),
+            code: ws::CloseCode::from(why.code()),
             description: Some(reason.to_owned()),
         }));
         ctx.stop();

@@ -1,5 +1,6 @@
 //! Shared vocabulary of the hub: identifiers, the domain model, typed settings,
-//! and the `Store` trait every storage back-end implements.
+//! the WebSocket wire frames, and the `Store` and `RateLimiter` traits every
+//! back-end implements.
 //!
 //! This crate has no I/O of its own. The HTTP layer (`aiclone-hub`), the actors
 //! (`hub-actors`) and the storage back-ends all depend on it, so it is the one
@@ -8,11 +9,13 @@
 pub mod analytics;
 pub mod events;
 pub mod formats;
+pub mod frames;
 pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod presence;
+pub mod ratelimit;
 pub mod settings;
 pub mod store;
 pub mod time;

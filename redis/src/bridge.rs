@@ -29,11 +29,11 @@ use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use hub_actors::bus::Bus;
-use hub_actors::frames::{Outbound, ServerFrame};
 use hub_actors::registry::{
     BroadcastFrame, DeliverToUser, Presence, ResyncAll, SessionRegistry, TokenRevoked,
 };
 use hub_actors::webhooks::registry::{DeliveriesCommitted, PendingAvailable, WebhookRegistry};
+use hub_core::frames::{Outbound, ServerFrame};
 use hub_core::metrics::Metrics;
 use hub_core::model::{Activity, ActivityType, Task};
 use hub_core::store::{ClusterCounts, ClusterView, StoreError};

@@ -3,22 +3,19 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+use hub_core::ratelimit::{Decision, Quota, RateLimiter};
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-/// One decision, as the script returns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GcraReply {
-    pub allowed: bool,
-    pub remaining: u32,
-    pub reset: Duration,
-    pub retry_after: Duration,
-}
+use crate::keys::Keys;
 
-/// Checks one request of `key` (already prefixed) against `limit` per `window`.
+/// Checks one request of `key` against `limit` per `window`.
 pub struct RedisGcra {
     conn: ConnectionManager,
-    prefix: String,
+    /// Names each bucket's key (`rl:<key>` under the deployment's prefix).
+    keys: Keys,
+    /// `scripts/gcra.lua`, loaded once and then called by its SHA.
     script: Script,
 }
 
@@ -26,7 +23,7 @@ impl RedisGcra {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             conn,
-            prefix: format!("{prefix}rl:"),
+            keys: Keys::new(prefix),
             script: Script::new(include_str!("../scripts/gcra.lua")),
         }
     }
@@ -36,19 +33,33 @@ impl RedisGcra {
         key: &str,
         limit: u32,
         window: Duration,
-    ) -> Result<GcraReply, redis::RedisError> {
+    ) -> Result<Decision, redis::RedisError> {
         let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self
             .script
-            .arg(format!("{}{key}", self.prefix))
+            .arg(self.keys.rate_limit(key))
             .arg(limit)
             .arg(window.as_micros() as u64)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(GcraReply {
+        Ok(Decision {
             allowed: allowed == 1,
             remaining: remaining.max(0) as u32,
             reset: Duration::from_micros(reset.max(0) as u64),
             retry_after: Duration::from_micros(retry.max(0) as u64),
         })
+    }
+}
+
+/// The cluster limiter: one GCRA script call in Redis per request, so all
+/// nodes share each quota.
+pub struct RedisRateLimiter(pub RedisGcra);
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
+        self.0
+            .check(&key, quota.limit, quota.window)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

@@ -2,25 +2,32 @@
 //! present a service API key (`X-API-Key` or `Authorization: Bearer`); an
 //! embedded webhook portal presents a portal session's token, which acts as
 //! its user on that user's webhooks only.
+//!
+//! What it takes to tell who is calling is one value, [`Authenticator`],
+//! registered on its own as `web::Data<Authenticator>`: the `Caller`
+//! extractor and the rate limiter read it without knowing the rest of the
+//! hub's state.
 
 pub mod passwords;
 pub mod tokens;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use futures_util::future::LocalBoxFuture;
 use hub_core::store::{PersonalTokenRecord, TokenScope};
+use hub_core::tokens::PersonalTokenCache;
 
 use actix_web::http::{header, Method};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::Engine;
-use hub_core::UserId;
+use hub_core::{Store, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
+use tokens::TokenService;
 
 /// Prefix of generated service keys; makes them recognisable in secret scanners.
 pub const API_KEY_PREFIX: &str = "hubk_";
@@ -131,103 +138,153 @@ fn unauthenticated(message: &'static str) -> ApiError {
 /// a known caller (service key, access token, portal session), or a
 /// personal access token still to be looked up.
 pub enum Credential {
+    /// A caller the headers alone prove (service key, access token, portal
+    /// session).
     Known(Caller),
     /// The hex SHA-256 of a `hub_pat_…` token.
     PersonalToken(String),
 }
 
-/// Reads the caller's credential from `X-API-Key` and the bearer token.
-///
-/// A request may carry both only if both are valid and name the same caller
-/// (the same service key twice, say): one invalid credential is a 401 even
-/// beside a valid one, so a broken token is never masked, and a user token
-/// beside a service key is refused as ambiguous.
-pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, ApiError> {
-    let key = req.headers().get("x-api-key").map(|key| {
-        if state.api_keys.accepts(key.to_str().unwrap_or("")) {
-            Ok(Credential::Known(Caller::Service))
-        } else {
-            Err(unauthenticated("The API key is not valid."))
-        }
-    });
-    let bearer = req.headers().get(header::AUTHORIZATION).map(|value| {
-        let value = value.to_str().unwrap_or("");
-        match value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-        {
-            Some(token) => credential_from_bearer(req, token, state),
-            None => Err(unauthenticated("Use the Bearer authentication scheme.")),
-        }
-    });
-    match (key, bearer) {
-        (None, None) => Err(unauthenticated(
-            "Authentication is required: send a bearer token.",
-        )),
-        (Some(one), None) | (None, Some(one)) => one,
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
-        (
-            Some(Ok(Credential::Known(Caller::Service))),
-            Some(Ok(Credential::Known(Caller::Service))),
-        ) => Ok(Credential::Known(Caller::Service)),
-        (Some(Ok(_)), Some(Ok(_))) => Err(ApiError::new(
-            ErrorCode::AmbiguousCredentials,
-            "Send one credential: an X-API-Key and a user's bearer token name different callers.",
-        )),
-    }
+/// Everything needed to tell who is calling, built once at start and
+/// registered as `web::Data<Authenticator>`.
+pub struct Authenticator {
+    /// Verifies access tokens and portal sessions' tokens (and issues them,
+    /// for the routes that sign callers in).
+    pub tokens: Arc<TokenService>,
+    /// Accepted service keys.
+    pub api_keys: ApiKeys,
+    /// Personal access tokens recently read from the store; a revocation
+    /// clears it on every node.
+    pub personal_tokens: Arc<PersonalTokenCache>,
+    /// Where a personal access token missing from the cache is looked up,
+    /// and its use recorded.
+    pub store: Arc<dyn Store>,
 }
 
-/// Finds the caller of a request: [`credential`], then, for a personal
-/// access token, the token cache or the store (a revocation clears the token
-/// from every node's cache, so it fails at once everywhere) and the scope
-/// the route needs.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    match credential(req, state)? {
-        Credential::Known(caller) => Ok(caller),
-        Credential::PersonalToken(hash) => {
-            let record = personal_token(state, &hash).await?;
-            token_allows(req, &record.token.scopes)?;
-            Ok(Caller::User(record.user_id))
+impl Authenticator {
+    /// Reads the caller's credential from `X-API-Key` and the bearer token.
+    ///
+    /// A request may carry both only if both are valid and name the same caller
+    /// (the same service key twice, say): one invalid credential is a 401 even
+    /// beside a valid one, so a broken token is never masked, and a user token
+    /// beside a service key is refused as ambiguous.
+    pub fn credential(&self, req: &HttpRequest) -> Result<Credential, ApiError> {
+        let key = req.headers().get("x-api-key").map(|key| {
+            if self.api_keys.accepts(key.to_str().unwrap_or("")) {
+                Ok(Credential::Known(Caller::Service))
+            } else {
+                Err(unauthenticated("The API key is not valid."))
+            }
+        });
+        let bearer = req.headers().get(header::AUTHORIZATION).map(|value| {
+            let value = value.to_str().unwrap_or("");
+            match value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .map(str::trim)
+            {
+                Some(token) => self.credential_from_bearer(req, token),
+                None => Err(unauthenticated("Use the Bearer authentication scheme.")),
+            }
+        });
+        match (key, bearer) {
+            (None, None) => Err(unauthenticated(
+                "Authentication is required: send a bearer token.",
+            )),
+            (Some(one), None) | (None, Some(one)) => one,
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+            (
+                Some(Ok(Credential::Known(Caller::Service))),
+                Some(Ok(Credential::Known(Caller::Service))),
+            ) => Ok(Credential::Known(Caller::Service)),
+            (Some(Ok(_)), Some(Ok(_))) => Err(ApiError::new(
+                ErrorCode::AmbiguousCredentials,
+                "Send one credential: an X-API-Key and a user's bearer token name different callers.",
+            )),
         }
     }
-}
 
-/// The live token whose secret hashes to `hash`, its use recorded (to the
-/// minute); 401 if it was revoked, never issued, or has expired.
-pub async fn personal_token(state: &AppState, hash: &str) -> Result<PersonalTokenRecord, ApiError> {
-    let now = hub_core::time::now();
-    let record = match state.personal_tokens.get(hash) {
-        Some(record) => record,
-        None => {
-            let record = state
-                .store
-                .personal_token_by_hash(hash)
-                .await?
-                .ok_or_else(|| {
-                    unauthenticated(
-                        "The personal access token is not valid (revoked or never issued).",
-                    )
-                })?;
-            state.personal_tokens.put(record.clone());
-            record
+    /// Finds the caller of a request: [`Self::credential`], then, for a
+    /// personal access token, the token cache or the store (a revocation
+    /// clears the token from every node's cache, so it fails at once
+    /// everywhere) and the scope the route needs.
+    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
+        match self.credential(req)? {
+            Credential::Known(caller) => Ok(caller),
+            Credential::PersonalToken(hash) => {
+                let record = self.personal_token(&hash).await?;
+                token_allows(req, &record.token.scopes)?;
+                Ok(Caller::User(record.user_id))
+            }
         }
-    };
-    if record.token.expires_at.is_some_and(|at| at <= now) {
-        return Err(unauthenticated("The personal access token has expired."));
     }
-    let stale = record
-        .token
-        .last_used_at
-        .is_none_or(|at| now - at >= chrono::Duration::minutes(1));
-    if stale {
-        state
-            .store
-            .touch_personal_token(&record.token.id, now)
-            .await?;
-        state.personal_tokens.touched(hash, now);
+
+    /// The live token whose secret hashes to `hash`, its use recorded (to the
+    /// minute); 401 if it was revoked, never issued, or has expired.
+    pub async fn personal_token(&self, hash: &str) -> Result<PersonalTokenRecord, ApiError> {
+        let now = hub_core::time::now();
+        let record = match self.personal_tokens.get(hash) {
+            Some(record) => record,
+            None => {
+                let record = self
+                    .store
+                    .personal_token_by_hash(hash)
+                    .await?
+                    .ok_or_else(|| {
+                        unauthenticated(
+                            "The personal access token is not valid (revoked or never issued).",
+                        )
+                    })?;
+                self.personal_tokens.put(record.clone());
+                record
+            }
+        };
+        if record.token.expires_at.is_some_and(|at| at <= now) {
+            return Err(unauthenticated("The personal access token has expired."));
+        }
+        let stale = record
+            .token
+            .last_used_at
+            .is_none_or(|at| now - at >= chrono::Duration::minutes(1));
+        if stale {
+            self.store
+                .touch_personal_token(&record.token.id, now)
+                .await?;
+            self.personal_tokens.touched(hash, now);
+        }
+        Ok(record)
     }
-    Ok(record)
+
+    /// A bearer credential is a JWT access token, a portal session's token
+    /// (webhook routes only), a personal access token or a service key.
+    fn credential_from_bearer(
+        &self,
+        req: &HttpRequest,
+        token: &str,
+    ) -> Result<Credential, ApiError> {
+        if token.starts_with(PAT_PREFIX) {
+            return Ok(Credential::PersonalToken(token_hash(token)));
+        }
+        if token.starts_with(API_KEY_PREFIX) {
+            return if self.api_keys.accepts(token) {
+                Ok(Credential::Known(Caller::Service))
+            } else {
+                Err(unauthenticated("The API key is not valid."))
+            };
+        }
+        match self.tokens.verify_bearer(token) {
+            Ok(claims) if claims.typ == tokens::TYP_PORTAL => {
+                portal_allows(req, claims.ro.unwrap_or(true))?;
+                Ok(Credential::Known(Caller::User(UserId(claims.sub))))
+            }
+            Ok(claims) => Ok(Credential::Known(Caller::User(UserId(claims.sub)))),
+            Err(tokens::TokenError::Expired) => Err(ApiError::new(
+                ErrorCode::TokenExpired,
+                "The access token has expired; refresh it.",
+            )),
+            Err(_) => Err(unauthenticated("The access token is not valid.")),
+        }
+    }
 }
 
 /// The scope a route needs of a personal access token, or why no scope will
@@ -263,37 +320,6 @@ fn token_allows(req: &HttpRequest, scopes: &[TokenScope]) -> Result<(), ApiError
     }
 }
 
-/// A bearer credential is a JWT access token, a portal session's token
-/// (webhook routes only), a personal access token or a service key.
-fn credential_from_bearer(
-    req: &HttpRequest,
-    token: &str,
-    state: &AppState,
-) -> Result<Credential, ApiError> {
-    if token.starts_with(PAT_PREFIX) {
-        return Ok(Credential::PersonalToken(token_hash(token)));
-    }
-    if token.starts_with(API_KEY_PREFIX) {
-        return if state.api_keys.accepts(token) {
-            Ok(Credential::Known(Caller::Service))
-        } else {
-            Err(unauthenticated("The API key is not valid."))
-        };
-    }
-    match state.tokens.verify_bearer(token) {
-        Ok(claims) if claims.typ == tokens::TYP_PORTAL => {
-            portal_allows(req, claims.ro.unwrap_or(true))?;
-            Ok(Credential::Known(Caller::User(UserId(claims.sub))))
-        }
-        Ok(claims) => Ok(Credential::Known(Caller::User(UserId(claims.sub)))),
-        Err(tokens::TokenError::Expired) => Err(ApiError::new(
-            ErrorCode::TokenExpired,
-            "The access token has expired; refresh it.",
-        )),
-        Err(_) => Err(unauthenticated("The access token is not valid.")),
-    }
-}
-
 /// Whether a portal session may make this request. It acts as its user, but
 /// only on that user's webhooks: everything else is 403 `portal_scope`. A
 /// read-only session may look (GET), but neither change anything nor read a
@@ -324,10 +350,10 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-                return Err(ApiError::internal("AppState is not registered"));
+            let Some(auth) = req.app_data::<web::Data<Authenticator>>().cloned() else {
+                return Err(ApiError::internal("Authenticator is not registered"));
             };
-            authenticate(&req, &state).await
+            auth.authenticate(&req).await
         })
     }
 }

@@ -551,7 +551,7 @@ pub async fn broadcast(
         "title": title,
         "message": body.message,
         "data": body.data.unwrap_or_else(|| serde_json::json!({})),
-        "sent_at": hub_actors::frames::rfc3339(Utc::now()),
+        "sent_at": hub_core::frames::rfc3339(Utc::now()),
     });
     state.bus.broadcast(&data);
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))

@@ -257,8 +257,8 @@ fn issue_pair(
     user: &hub_core::UserId,
     family: &str,
 ) -> (TokenPair, RefreshTokenRecord) {
-    let access = state.tokens.access(user);
-    let renewal = state.tokens.refresh(user, family);
+    let access = state.auth.tokens.access(user);
+    let renewal = state.auth.tokens.refresh(user, family);
     let record = RefreshTokenRecord {
         jti: renewal.claims.jti.clone(),
         family: family.to_owned(),
@@ -269,7 +269,7 @@ fn issue_pair(
         TokenPair {
             access_token: access.token,
             token_type: "bearer",
-            expires_in: state.tokens.access_ttl().as_secs(),
+            expires_in: state.auth.tokens.access_ttl().as_secs(),
             refresh_token: renewal.token,
         },
         record,
@@ -303,6 +303,7 @@ pub async fn refresh(
     Json(body): Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let claims = state
+        .auth
         .tokens
         .verify_refresh(&body.refresh_token)
         .map_err(|_| invalid_refresh())?;
@@ -341,6 +342,7 @@ pub async fn logout(
     Json(body): Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let claims = state
+        .auth
         .tokens
         .verify_refresh(&body.refresh_token)
         .map_err(|_| invalid_refresh())?;

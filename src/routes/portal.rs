@@ -184,7 +184,7 @@ pub async fn exchange(
         .redeem_portal_grant(&token_hash(&body.token), now)
         .await?
         .ok_or_else(invalid)?;
-    let minted = state.tokens.portal(
+    let minted = state.auth.tokens.portal(
         &grant.user_id,
         grant.read_only,
         grant.expires_at.timestamp(),

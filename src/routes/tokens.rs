@@ -177,7 +177,7 @@ pub async fn revoke_token(
     if state.store.revoke_personal_token(&caller.0, &id).await? {
         // This node at once; the others (and every session opened with the
         // token) through the bus.
-        state.personal_tokens.forget(&id);
+        state.auth.personal_tokens.forget(&id);
         state.bus.token_revoked(&caller.0, &id).await;
         Ok(HttpResponse::NoContent().finish())
     } else {

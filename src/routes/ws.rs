@@ -6,9 +6,9 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use hub_actors::frames::EventFilter;
 use hub_actors::registry::Counts;
 use hub_actors::session::{self, WsSession};
+use hub_core::frames::EventFilter;
 use hub_core::{ActivityId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -85,7 +85,10 @@ pub async fn connect(
     };
     // (user, token expiry, portal session?, personal access token)
     let (user, exp, portal, personal_token) = if token.starts_with(crate::auth::PAT_PREFIX) {
-        let record = crate::auth::personal_token(&state, &crate::auth::token_hash(token)).await?;
+        let record = state
+            .auth
+            .personal_token(&crate::auth::token_hash(token))
+            .await?;
         if !record.token.scopes.contains(&TokenScope::Read) {
             return Err(ApiError::new(
                 ErrorCode::InsufficientScope,
@@ -101,7 +104,7 @@ pub async fn connect(
             .timestamp();
         (record.user_id, exp, false, Some(record.token.id))
     } else {
-        let claims = state.tokens.verify_bearer(token).map_err(|_| {
+        let claims = state.auth.tokens.verify_bearer(token).map_err(|_| {
             ApiError::new(ErrorCode::Unauthenticated, "The access token is not valid.")
         })?;
         let portal = claims.typ == crate::auth::tokens::TYP_PORTAL;

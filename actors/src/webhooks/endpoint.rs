@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::Utc;
+use hub_core::frames::{Outbound, ServerFrame};
 use hub_core::model::{ActivityType, NewActivity};
 use hub_core::webhook::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryStatus, EndpointUpdate, SigningSecrets,
@@ -30,7 +31,6 @@ use url::Url;
 
 use super::send::{self, Attempt, AttemptResult, DeliveryConfig, Verdict};
 use super::{signing, ssrf, WebhookDeps};
-use crate::frames::{Outbound, ServerFrame};
 
 /// Messages the registry may queue for one endpoint before it falls back to
 /// leaving deliveries in the store (the endpoint then reads them back).

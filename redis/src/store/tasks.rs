@@ -25,7 +25,7 @@ impl RedisStore {
     ) -> Result<Option<Activity>, StoreError> {
         // The version lives beside the JSON (`Task` does not serialise it).
         let json = serde_json::to_string(task).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let frame = hub_actors::frames::Outbound::task(task).text.to_string();
+        let frame = hub_core::frames::Outbound::task(task).text.to_string();
         let (kind, tail, ts, created) = match activity {
             Some(a) => (
                 a.kind.as_str(),

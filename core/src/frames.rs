@@ -1,12 +1,16 @@
 //! The WebSocket protocol's JSON frames, and the pre-serialised outbound frame
 //! that the registry fans out. An event is serialised once, however many
 //! sessions receive it: the text is a reference-counted `ByteString`.
+//!
+//! The frames live here, not with the session actor, because the Redis store
+//! publishes a task update's frame from the same script that commits the
+//! task: a store should not need the actor crate for the wire format. The
+//! transport's own close-code type stays in the session actor's file.
 
-use actix_web_actors::ws::CloseCode;
+use crate::model::{Activity, ActivityType, Task};
+use crate::webhook::{DeliveryAttempt, DeliveryStatus};
 use bytestring::ByteString;
 use chrono::{DateTime, SecondsFormat, Utc};
-use hub_core::model::{Activity, ActivityType, Task};
-use hub_core::webhook::{DeliveryAttempt, DeliveryStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -56,12 +60,6 @@ impl Close {
             Close::SlowConsumer => 4008,
             Close::TooManySessions => 4029,
         }
-    }
-}
-
-impl From<Close> for CloseCode {
-    fn from(close: Close) -> Self {
-        CloseCode::from(close.code())
     }
 }
 
