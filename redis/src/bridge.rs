@@ -64,13 +64,20 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// One per node: the pub/sub connection between this node's sessions and
+/// every other node.
 pub struct RedisBridge {
+    /// Opens the pub/sub connection, again after every loss.
     client: redis::Client,
     /// Commands (presence bookkeeping); reconnects by itself.
     conn: ConnectionManager,
+    /// The channels and presence keys.
     keys: Keys,
+    /// This node's name in the presence keys and acknowledgements.
     node_id: String,
+    /// Where messages for this node's sessions go.
     registry: Addr<SessionRegistry>,
+    /// The session count the heartbeat reports.
     metrics: Arc<Metrics>,
     /// Subscribes and unsubscribes; `None` while disconnected.
     sink: Option<PubSubSink>,
@@ -98,6 +105,7 @@ struct Disconnected;
 pub struct Local {
     /// This node's sessions.
     pub registry: Addr<SessionRegistry>,
+    /// Counters shared with the rest of the node.
     pub metrics: Arc<Metrics>,
     /// The webhook registry, once it runs.
     pub webhooks: WebhookSlot,
@@ -399,8 +407,11 @@ impl Handler<Presence> for RedisBridge {
 /// publishing script's PUBLISH, so the sink only counts; broadcasts are
 /// published on the broadcast channel.
 pub struct ClusterBus {
+    /// Publishes broadcasts and revocations.
     conn: ConnectionManager,
+    /// The broadcast channel and revocation acknowledgements.
     keys: Keys,
+    /// Counts committed events (the sink's only work here).
     metrics: Arc<Metrics>,
     /// The local webhook registry, once it runs.
     webhooks: WebhookSlot,
@@ -515,7 +526,9 @@ impl Bus for ClusterBus {
 
 /// Cluster-wide session counts from the nodes' presence keys.
 pub struct RedisClusterView {
+    /// Reads the other nodes' presence keys.
     conn: ConnectionManager,
+    /// The `nodes`, `nodesessions:*` and `nodeusers:*` names.
     keys: Keys,
     /// This node: its own count comes from its registry, fresher than Redis.
     node_id: String,

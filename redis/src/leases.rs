@@ -12,10 +12,15 @@ use redis::Script;
 
 /// Leases in Redis: `lease:{id}` holds the owning node, with a TTL.
 pub struct RedisLeases {
+    /// Shared, reconnecting.
     conn: ConnectionManager,
+    /// The deployment's key prefix, which the script puts before `lease:`.
     prefix: String,
+    /// What a lease held by this node contains.
     node: String,
+    /// How long a lease lasts unless renewed (`webhooks.lease_ttl`).
     ttl: Duration,
+    /// `scripts/lease.lua`: acquire, renew and release, each atomic.
     script: Script,
 }
 

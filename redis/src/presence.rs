@@ -20,10 +20,15 @@ use redis::Script;
 
 use crate::bridge::NODE_TTL;
 
+/// The cluster's presence ledger: who was announced online, who is gone.
 pub struct RedisPresence {
+    /// Shared, reconnecting.
     conn: ConnectionManager,
+    /// The deployment's key prefix, which the script puts before its names.
     prefix: String,
+    /// This node, as a candidate for the `presence:leader` lease.
     node_id: String,
+    /// `scripts/presence.lua`: the leader's check and its commit.
     script: Script,
     /// How long the decision stays with a node that stops checking.
     lease: Duration,

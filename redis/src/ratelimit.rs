@@ -12,6 +12,7 @@ use crate::keys::Keys;
 
 /// Checks one request of `key` against `limit` per `window`.
 pub struct RedisGcra {
+    /// Shared, reconnecting.
     conn: ConnectionManager,
     /// Names each bucket's key (`rl:<key>` under the deployment's prefix).
     keys: Keys,

@@ -40,12 +40,20 @@ pub(crate) const DELIVERY_CHUNK: isize = 200;
 
 /// The Lua scripts, loaded once (`EVALSHA` after the first call).
 pub(crate) struct Scripts {
+    /// One activity: idempotency, id, indexes, history, counters,
+    /// deliveries and the PUBLISH.
     append: Script,
+    /// A task change checked against its version, with its activity.
     task_save: Script,
+    /// A user, with the e-mail reserved first.
     create_user: Script,
+    /// A refresh-token rotation, or the family's revocation on reuse.
     rotate_refresh: Script,
+    /// Every webhook and delivery operation, chosen by its first argument.
     webhook: Script,
+    /// A bulk import: several activities in one step.
     append_many: Script,
+    /// Creating (within the limit), revoking and touching personal tokens.
     personal_token: Script,
 }
 
