@@ -118,13 +118,15 @@ impl AnalyticsStore for SqliteStore {
     }
 }
 
+// What every store must do is checked by the contract suite
+// (`tests/contract.rs`); only what is SQLite's own is tested here.
 #[cfg(test)]
 mod analytics_tests {
     use std::sync::Arc;
 
     use hub_core::model::{Activity, ActivityType, NewActivity, Task};
     use hub_core::settings::Synchronous;
-    use hub_core::store::{ActivityScan, ActivityStore};
+    use hub_core::store::ActivityStore;
     use hub_core::webhook::Delivery;
     use hub_core::EventSink;
 
@@ -231,78 +233,5 @@ mod analytics_tests {
             1,
             "notifications count nowhere"
         );
-    }
-
-    #[tokio::test]
-    async fn hourly_counts_cover_hours_starting_in_the_range() {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), Synchronous::Normal, 64, Arc::new(NoSink)).unwrap();
-        let stored = store
-            .append_activities(vec![
-                new_activity(
-                    "usr_b",
-                    ActivityType::OutreachSent,
-                    serde_json::json!({}),
-                    "2025-01-01T09:59:59.999Z",
-                ),
-                new_activity(
-                    "usr_b",
-                    ActivityType::OutreachSent,
-                    serde_json::json!({}),
-                    "2025-01-01T10:00:00Z",
-                ),
-                new_activity(
-                    "usr_c",
-                    ActivityType::OutreachSent,
-                    serde_json::json!({}),
-                    "2025-01-01T10:00:00Z",
-                ),
-            ])
-            .await
-            .unwrap();
-        assert_eq!(stored.len(), 3);
-        let user = UserId("usr_b".into());
-        // 09:30 is inside the 09:00 hour: that hour does not start in range.
-        let hours = store
-            .hourly_counts(
-                &user,
-                at("2025-01-01T09:30:00Z"),
-                at("2025-01-01T10:00:00.001Z"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(hours.len(), 1);
-        assert_eq!(hours[0].hour_start, at("2025-01-01T10:00:00Z"));
-        assert_eq!(
-            hours[0].counts.get(CountedMetric::OutreachSent),
-            1,
-            "usr_c is not counted"
-        );
-        let scan = store
-            .scan_activities(
-                &user,
-                ActivityScan {
-                    kinds: vec![ActivityType::OutreachSent],
-                    limit: 1,
-                    ..ActivityScan::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(scan[0].id, stored[0].id);
-        let next = store
-            .scan_activities(
-                &user,
-                ActivityScan {
-                    after: Some(scan[0].id.clone()),
-                    limit: 10,
-                    ..ActivityScan::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(next.len(), 1);
-        assert_eq!(next[0].id, stored[1].id);
     }
 }

@@ -7,6 +7,8 @@
 
 mod activities;
 mod analytics;
+#[cfg(feature = "testing")]
+pub mod contract;
 mod tasks;
 mod users;
 mod webhooks;
