@@ -1,8 +1,17 @@
 //! The hook by which a store announces what it has durably committed.
 //!
-//! The store calls the sink in commit order, so whatever the sink feeds (the
-//! bus, and through it every session) sees a user's events in id order even
-//! when the HTTP requests that created them finished in another order.
+//! The embedded store calls the sink in commit order, from its writer
+//! thread: the in-process bus it feeds, and through it every session, sees
+//! a user's events in id order even when the HTTP requests that created
+//! them finished in another order.
+//!
+//! The Redis store calls it from the caller's task once its script has
+//! returned, so concurrent appends may be announced in any order. Nothing
+//! there depends on that order: sessions are fed by the script's own
+//! `PUBLISH` (in id order), the sink only counts, and a webhook endpoint
+//! keeps its deliveries by id (deliveries are not promised in order; a
+//! retry reorders them anyway). The store contract suite checks the order
+//! for appends made one after another, which both stores keep.
 
 use crate::model::{Activity, Task};
 use crate::webhook::Delivery;
