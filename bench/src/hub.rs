@@ -42,6 +42,9 @@ pub struct HubOptions {
     pub env: Vec<(String, String)>,
     /// `--hub-log`: keep and show the spawned hub's log path.
     pub keep_log: bool,
+    /// `--floor` (or the floor half of `--vs-floor`): spawn the bench's own
+    /// bare router (`hub-bench floor`) instead of the hub.
+    pub floor: bool,
 }
 
 impl HubOptions {
@@ -73,7 +76,11 @@ impl HubOptions {
             data_dir: args.string("data-dir").map(PathBuf::from),
             env,
             keep_log: args.flag("hub-log", false)?,
+            floor: args.flag("floor", false)?,
         };
+        if external && opts.floor {
+            bail!("--floor spawns the bench's own router: it cannot be combined with --url");
+        }
         if external && (args.string("jwt-secret").is_none() || args.string("api-key").is_none()) {
             bail!("--url needs --jwt-secret and --api-key (the external hub's signing key and a service key)");
         }
@@ -97,6 +104,8 @@ pub struct Hub {
     pub pid: Option<u32>,
     /// The child process, when spawned.
     child: Option<Spawned>,
+    /// The bench's own bare router, not a hub: it keeps no users.
+    pub is_floor: bool,
 }
 
 struct Spawned {
@@ -172,6 +181,7 @@ impl Hub {
             api_key: opts.api_key.clone(),
             pid: opts.pid,
             child: None,
+            is_floor: false,
         };
         hub.wait_healthy(None).await.map_err(|e| anyhow!("{e}"))?;
         Ok(hub)
@@ -183,6 +193,9 @@ impl Hub {
         env: &[(&str, &str)],
         data_dir: Option<&Path>,
     ) -> Result<Hub, StartError> {
+        if opts.floor {
+            return Self::spawn_floor(opts).await;
+        }
         if !opts.bin.exists() {
             return Err(StartError::Other(anyhow!(
                 "no hub binary at {} (build it: cargo build --release -p aiclone-hub, or pass --hub-bin)",
@@ -243,6 +256,44 @@ impl Hub {
                 temp,
                 data_dir: dir,
             }),
+            is_floor: false,
+        };
+        hub.wait_healthy(Some(START_TIMEOUT)).await?;
+        Ok(hub)
+    }
+
+    /// Spawns `hub-bench floor` (this very binary) on a free port.
+    async fn spawn_floor(opts: &HubOptions) -> Result<Hub, StartError> {
+        let port = free_port()?;
+        let temp = tempfile::Builder::new()
+            .prefix("hub-bench-floor-")
+            .tempdir()
+            .context("creating a temp dir for the floor's log")?;
+        let dir = temp.path().to_path_buf();
+        let log_path = dir.join(format!("floor-{port}.log"));
+        let log = std::fs::File::create(&log_path).context("creating the floor log")?;
+        let exe = std::env::current_exe().context("finding hub-bench itself")?;
+        let child = Command::new(exe)
+            .args(["floor", "--port", &port.to_string()])
+            .args(["--jwt-secret", BENCH_SECRET, "--api-key", BENCH_API_KEY])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("log file")?)
+            .stderr(log)
+            .spawn()
+            .context("starting hub-bench floor")?;
+        let mut hub = Hub {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            secret: BENCH_SECRET.to_owned(),
+            api_key: BENCH_API_KEY.to_owned(),
+            pid: Some(child.id()),
+            child: Some(Spawned {
+                child,
+                log_path,
+                keep_log: opts.keep_log,
+                temp: Some(temp),
+                data_dir: dir,
+            }),
+            is_floor: true,
         };
         hub.wait_healthy(Some(START_TIMEOUT)).await?;
         Ok(hub)

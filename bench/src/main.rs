@@ -11,6 +11,7 @@
 //! set-up error, 3 the feature is not available in this hub build.
 
 mod args;
+mod floor;
 mod http;
 mod hub;
 mod load;
@@ -24,7 +25,7 @@ mod ws;
 use std::process::ExitCode;
 
 use args::Args;
-use report::NotAvailable;
+use report::{NotAvailable, Report, VsFloor};
 use scenarios::Ctx;
 
 const USAGE: &str = "\
@@ -46,6 +47,12 @@ scenarios (defaults are the target loads):
   cross-node   fanout options (--users 1000 --rate 1000) + --redis-url redis://127.0.0.1:6379/0
   webhooks     --users 20 --rate 2000 --duration 10s --publishers 32 --drain 30s
   analytics    --activities 1000000 --requests 50 --connections 64
+  floor        --port P --jwt-secret S --api-key K   (runs the bench's own bare router)
+
+against the floor:
+  --vs-floor            fanout, broadcast or idle: run against the floor first, then the
+                        hub, each a fresh process; print both and hub ÷ floor per target
+  --floor               run the scenario against the floor alone
 
 the hub:
   --hub-bin PATH        binary to spawn (default target/release/aiclone-hub)
@@ -94,13 +101,29 @@ fn main() -> ExitCode {
         }
     };
     sys::raise_nofile_limit();
+    if args.scenario == "floor" {
+        let served = runtime.block_on(serve_floor(&args));
+        if let Err(e) = served {
+            eprintln!("hub-bench floor: {e:#}");
+            return ExitCode::from(2);
+        }
+        return ExitCode::SUCCESS;
+    }
     let outcome = runtime.block_on(run(&args));
     // Sessions and readers may still be parked on sockets: don't wait for them.
     runtime.shutdown_background();
     match outcome {
-        Ok(report) => {
+        Ok(Outcome::One(report)) => {
             report.print();
             if report.integrity_errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Ok(Outcome::VsFloor(both)) => {
+            both.print();
+            if both.hub.integrity_errors.is_empty() && both.floor.integrity_errors.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -122,20 +145,60 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: &Args) -> anyhow::Result<report::Report> {
-    let ctx = Ctx::from_args(args)?;
+/// What one invocation measured.
+enum Outcome {
+    One(Report),
+    VsFloor(VsFloor),
+}
+
+async fn serve_floor(args: &Args) -> anyhow::Result<()> {
+    let port: u16 = args.get("port", 0u16)?;
+    let secret = args
+        .string("jwt-secret")
+        .unwrap_or_else(|| hub::BENCH_SECRET.to_owned());
+    let api_key = args
+        .string("api-key")
+        .unwrap_or_else(|| hub::BENCH_API_KEY.to_owned());
+    args.string("threads");
+    args.finish()?;
+    let listener = floor::bind(port).await?;
+    floor::serve(listener, &secret, &api_key).await
+}
+
+async fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let mut ctx = Ctx::from_args(args)?;
+    if !args.flag("vs-floor", false)? {
+        return Ok(Outcome::One(scenario(args, &ctx).await?));
+    }
+    if !matches!(args.scenario.as_str(), "fanout" | "broadcast" | "idle") {
+        anyhow::bail!(
+            "--vs-floor compares fanout, broadcast or idle, not {}",
+            args.scenario
+        );
+    }
+    if ctx.hub.is_external() {
+        anyhow::bail!("--vs-floor spawns both the floor and the hub: it cannot use --url");
+    }
+    ctx.hub.floor = true;
+    let floor = scenario(args, &ctx).await?;
+    ctx.hub.floor = false;
+    let hub = scenario(args, &ctx).await?;
+    Ok(Outcome::VsFloor(VsFloor { floor, hub }))
+}
+
+async fn scenario(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     match args.scenario.as_str() {
-        "fanout" => scenarios::fanout::run(args, &ctx).await,
-        "broadcast" => scenarios::broadcast::run(args, &ctx).await,
-        "idle" => scenarios::idle::run(args, &ctx).await,
-        "publish" => scenarios::publish::run(args, &ctx).await,
-        "ratelimit" => scenarios::ratelimit::run(args, &ctx).await,
-        "login-storm" => scenarios::login_storm::run(args, &ctx).await,
-        "soak" => scenarios::soak::run(args, &ctx).await,
-        "sigterm" => scenarios::sigterm::run(args, &ctx).await,
-        "cross-node" => scenarios::cross_node::run(args, &ctx).await,
-        "webhooks" => scenarios::webhooks::run(args, &ctx).await,
-        "analytics" => scenarios::analytics::run(args, &ctx).await,
+        "fanout" => scenarios::fanout::run(args, ctx).await,
+        "broadcast" => scenarios::broadcast::run(args, ctx).await,
+        "idle" => scenarios::idle::run(args, ctx).await,
+        "publish" => scenarios::publish::run(args, ctx).await,
+        "ratelimit" => scenarios::ratelimit::run(args, ctx).await,
+        "login-storm" => scenarios::login_storm::run(args, ctx).await,
+        "soak" => scenarios::soak::run(args, ctx).await,
+        "sigterm" => scenarios::sigterm::run(args, ctx).await,
+        "cross-node" => scenarios::cross_node::run(args, ctx).await,
+        "webhooks" => scenarios::webhooks::run(args, ctx).await,
+        "analytics" => scenarios::analytics::run(args, ctx).await,
         other => anyhow::bail!("unknown scenario {other:?} (see hub-bench --help)"),
     }
 }

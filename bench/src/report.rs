@@ -48,6 +48,41 @@ pub mod targets {
     /// SIGTERM with this many sessions: all closed with 1012, exit within (s).
     pub const SIGTERM_SESSIONS: usize = 10_000;
     pub const SIGTERM_SECS: f64 = 5.0;
+
+    /// What `--vs-floor` holds the hub to: each check's hub figure divided by
+    /// the floor's, measured in the same invocation.
+    pub const VS_FLOOR: &[(&str, super::Ratio)] = &[
+        ("fan-out p99 publish→receive", super::Ratio::AtMost(1.5)),
+        (
+            "idle KiB per authenticated session",
+            super::Ratio::AtMost(1.4),
+        ),
+        ("authenticated connects/s", super::Ratio::AtLeast(0.8)),
+        ("broadcast frames/s delivered", super::Ratio::AtLeast(0.6)),
+    ];
+}
+
+/// A target for hub ÷ floor.
+#[derive(Clone, Copy, Debug)]
+pub enum Ratio {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+impl Ratio {
+    pub fn pass(self, ratio: f64) -> bool {
+        match self {
+            Ratio::AtMost(limit) => ratio <= limit,
+            Ratio::AtLeast(limit) => ratio >= limit,
+        }
+    }
+
+    pub fn text(self) -> String {
+        match self {
+            Ratio::AtMost(limit) => format!("<= {limit}×"),
+            Ratio::AtLeast(limit) => format!(">= {limit}×"),
+        }
+    }
 }
 
 /// One target compared with what was measured.
@@ -56,6 +91,8 @@ pub struct Check {
     pub what: String,
     pub target: String,
     pub measured: String,
+    /// The measured number itself (for ratios against the floor).
+    pub value: f64,
     pub pass: bool,
 }
 
@@ -66,6 +103,7 @@ impl Check {
             what: what.into(),
             target: format!("<= {limit} {unit}"),
             measured: format!("{measured} {unit}"),
+            value: measured,
             pass: measured <= limit,
         }
     }
@@ -76,6 +114,7 @@ impl Check {
             what: what.into(),
             target: format!(">= {floor} {unit}"),
             measured: format!("{measured} {unit}"),
+            value: measured,
             pass: measured >= floor,
         }
     }
@@ -85,6 +124,7 @@ impl Check {
             what: what.into(),
             target: "0".into(),
             measured: measured.to_string(),
+            value: measured as f64,
             pass: measured == 0,
         }
     }
@@ -126,6 +166,12 @@ impl Report {
 
     /// Prints the verdicts and the `RESULT` line.
     pub fn print(&self) {
+        self.print_verdicts();
+        println!("RESULT {}", self.json());
+    }
+
+    /// The pass/miss lines.
+    pub fn print_verdicts(&self) {
         println!();
         for c in &self.checks {
             println!(
@@ -142,7 +188,11 @@ impl Report {
         for e in &self.integrity_errors {
             println!("ERROR {e}");
         }
-        let line = json!({
+    }
+
+    /// Everything about the run, as the `RESULT` line carries it.
+    pub fn json(&self) -> Value {
+        json!({
             "scenario": self.scenario,
             "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "hub": self.hub,
@@ -154,6 +204,58 @@ impl Report {
             })).collect::<Vec<_>>(),
             "pass": self.all_pass(),
             "errors": self.integrity_errors,
+        })
+    }
+}
+
+/// One scenario against the floor and then the hub.
+pub struct VsFloor {
+    pub floor: Report,
+    pub hub: Report,
+}
+
+impl VsFloor {
+    /// hub ÷ floor for every check both runs have and [`targets::VS_FLOOR`]
+    /// names: (what, floor, hub, ratio, target).
+    pub fn ratios(&self) -> Vec<(String, f64, f64, f64, Ratio)> {
+        targets::VS_FLOOR
+            .iter()
+            .filter_map(|(what, target)| {
+                let floor = self.floor.checks.iter().find(|c| c.what == *what)?;
+                let hub = self.hub.checks.iter().find(|c| c.what == *what)?;
+                let ratio = hub.value / floor.value;
+                Some((what.to_string(), floor.value, hub.value, ratio, *target))
+            })
+            .collect()
+    }
+
+    pub fn print(&self) {
+        println!("\n== against the floor (hub-bench's own bare router)");
+        self.floor.print_verdicts();
+        println!("\n== against the hub");
+        self.hub.print_verdicts();
+        println!();
+        let ratios = self.ratios();
+        for (what, floor, hub, ratio, target) in &ratios {
+            println!(
+                "{:<4} {:<44} floor {floor} hub {hub}: {:.2}×   target {}",
+                if target.pass(*ratio) { "pass" } else { "MISS" },
+                what,
+                ratio,
+                target.text()
+            );
+        }
+        let line = json!({
+            "scenario": self.hub.scenario,
+            "vs_floor": true,
+            "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "ratios": ratios.iter().map(|(what, floor, hub, ratio, target)| json!({
+                "what": what, "floor": floor, "hub": hub,
+                "ratio": (ratio * 1000.0).round() / 1000.0,
+                "target": target.text(), "pass": target.pass(*ratio),
+            })).collect::<Vec<_>>(),
+            "floor": self.floor.json(),
+            "hub": self.hub.json(),
         });
         println!("RESULT {line}");
     }

@@ -99,6 +99,51 @@ fn fanout_delivers_everything() {
     assert!(m["latency"]["count"].as_u64().unwrap() > 0);
 }
 
+/// `--vs-floor` runs the scenario against the bench's own router, then the
+/// hub; both lose nothing, and each ratio target gets a figure.
+#[test]
+fn vs_floor_compares_the_floor_and_the_hub() {
+    let (code, r) = bench(
+        "fanout",
+        &[
+            "--vs-floor",
+            "--users",
+            "3",
+            "--sessions-per-user",
+            "2",
+            "--rate",
+            "100",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--publishers",
+            "4",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["vs_floor"], true, "{r}");
+    assert_clean("fanout", 0, &r["floor"]);
+    assert_clean("fanout", 0, &r["hub"]);
+    for side in ["floor", "hub"] {
+        let m = &r[side]["metrics"];
+        assert_eq!(m["sessions_opened"], 6, "{side}: {r}");
+        assert_eq!(m["expected"], m["received"], "{side}: {r}");
+        assert_eq!(m["lost"], 0, "{side}: {r}");
+    }
+    assert_eq!(
+        r["floor"]["hub"]["bin"],
+        Value::Null,
+        "the floor is no hub binary: {r}"
+    );
+    let ratios = r["ratios"].as_array().unwrap();
+    let fanout = ratios
+        .iter()
+        .find(|x| x["what"] == "fan-out p99 publish→receive")
+        .unwrap_or_else(|| panic!("no fan-out ratio: {r}"));
+    assert!(fanout["ratio"].as_f64().unwrap() > 0.0, "{r}");
+}
+
 #[test]
 fn broadcast_reaches_every_session() {
     let (code, r) = bench(

@@ -70,6 +70,12 @@ impl Ctx {
 
     /// `n` registered users of `hub` with fresh tokens.
     pub async fn users(&self, hub: &Hub, n: usize) -> anyhow::Result<Vec<BenchUser>> {
+        if hub.is_floor {
+            // The floor only checks tokens: any user id will do.
+            return Ok((0..n)
+                .map(|i| BenchUser::minted(&hub.secret, format!("usr_floor{i:06}")))
+                .collect());
+        }
         let persistent = self
             .hub
             .data_dir
@@ -91,7 +97,9 @@ impl Ctx {
         json!({
             "url": hub.url(),
             "spawned": !self.hub.is_external(),
-            "bin": (!self.hub.is_external()).then(|| self.hub.bin.display().to_string()),
+            "bin": (!self.hub.is_external() && !hub.is_floor)
+                .then(|| self.hub.bin.display().to_string()),
+            "floor": hub.is_floor,
             "env": extra,
             "pid": hub.pid,
         })

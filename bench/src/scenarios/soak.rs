@@ -121,6 +121,7 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
             what: "soak RSS growth after warm-up".into(),
             target: format!("< {} %", t::SOAK_MAX_GROWTH * 100.0),
             measured: format!("{g} %"),
+            value: g,
             pass: g < t::SOAK_MAX_GROWTH * 100.0,
         }),
         None => report.integrity_errors.push(format!(
