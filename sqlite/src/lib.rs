@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use schema::migrate;
-use writer::{checkpoint_loop, writer_loop, WAL_SIZE_LIMIT};
+use writer::{checkpoint_loop, writer_loop, CheckpointClock, WAL_SIZE_LIMIT};
 
 /// Writes waiting for the writer thread. A full queue makes callers wait
 /// (back-pressure) instead of growing memory.
@@ -111,9 +111,11 @@ impl SqliteStore {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
         };
-        // The writer never checkpoints itself (`wal_autocheckpoint = 0`): a
-        // checkpoint copies the WAL into the database and fsyncs, tens of ms
-        // during which every publish would wait. A thread of its own does it.
+        // The writer never checkpoints inside a commit
+        // (`wal_autocheckpoint = 0`): a checkpoint copies the WAL into the
+        // database and syncs it, during which every publish would wait. A
+        // thread of its own does it; the writer checkpoints only to let the WAL
+        // start over (see `writer.rs`).
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
@@ -125,15 +127,20 @@ impl SqliteStore {
         migrate(&conn)?;
 
         let (tx, rx) = mpsc::channel::<Job>(WRITE_QUEUE_CAPACITY);
+        let clock = Arc::new(CheckpointClock::default());
+        let writer_clock = clock.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, max_batch))
+            .spawn(move || writer_loop(conn, rx, max_batch, writer_clock))
             .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
         let checkpoint_conn = Connection::open(&path).map_err(internal)?;
+        // Syncing needs a handle, not write access: fsync flushes the file.
+        let db_file = std::fs::File::open(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         let writer_alive = tx.downgrade();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, writer_alive))
+            .spawn(move || checkpoint_loop(checkpoint_conn, db_file, writer_alive, clock))
             .map_err(|e| StoreError::Internal(format!("cannot start checkpoint thread: {e}")))?;
 
         Ok(Self {
