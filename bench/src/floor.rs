@@ -34,6 +34,8 @@ use tokio_tungstenite::WebSocketStream;
 const SESSION_QUEUE: usize = 256;
 /// Largest request head or body the floor reads.
 const MAX_REQUEST: usize = 64 * 1024;
+/// Room made for each read of a request.
+const READ_CHUNK: usize = 2048;
 
 /// The open sessions of one user: each a queue into its socket's task.
 type Queues = Vec<(u64, mpsc::Sender<Arc<str>>)>;
@@ -153,23 +155,21 @@ async fn read_request(
         anyhow::ensure!(buf.len() <= MAX_REQUEST, "request head too large");
         if buf.is_empty() {
             // Between requests: the client may close a keep-alive connection.
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
+            buf.reserve(READ_CHUNK);
+            if stream.read_buf(buf).await? == 0 {
                 return Ok(None);
             }
-            buf.extend_from_slice(&chunk[..n]);
         } else {
             read_more(stream, buf).await?;
         }
     }
 }
 
+/// Reads into `buf`'s spare room (no buffer of its own: the floor should
+/// hold per connection no more than a bare server needs).
 async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<()> {
-    let mut chunk = [0u8; 4096];
-    let n = stream.read(&mut chunk).await?;
-    anyhow::ensure!(n > 0, "closed mid-request");
-    buf.extend_from_slice(&chunk[..n]);
+    buf.reserve(READ_CHUNK);
+    anyhow::ensure!(stream.read_buf(buf).await? > 0, "closed mid-request");
     Ok(())
 }
 
@@ -189,7 +189,19 @@ async fn connection(floor: Arc<Floor>, mut stream: TcpStream) -> anyhow::Result<
     while let Some(req) = read_request(&mut stream, &mut buf).await? {
         let route = req.path.split('?').next().unwrap_or("");
         match (req.method.as_str(), route) {
-            ("GET", "/api/ws") => return session(floor, stream, req).await,
+            ("GET", "/api/ws") => {
+                // Only the user and the key outlive the upgrade; the request
+                // and this connection's buffer are dropped here.
+                let Some(user) = floor.user_of(&req) else {
+                    return respond(&mut stream, "401 Unauthorized", "{}").await;
+                };
+                let Some(key) = req.header("sec-websocket-key").map(derive_key) else {
+                    return respond(&mut stream, "400 Bad Request", "{}").await;
+                };
+                drop((req, buf));
+                tokio::spawn(session(floor, stream, user, key));
+                return Ok(());
+            }
             ("GET", "/health") => respond(&mut stream, "200 OK", r#"{"status":"ok"}"#).await?,
             ("GET", "/api/ws/status") => {
                 let n = floor.sessions.load(Ordering::Relaxed);
@@ -295,21 +307,21 @@ impl Floor {
     }
 }
 
-/// Upgrades (after checking the token), says `welcome`, then forwards the
+fn derive_key(key: &str) -> String {
+    derive_accept_key(key.as_bytes())
+}
+
+/// Upgrades (the token already checked), says `welcome`, then forwards the
 /// session's frames until either side closes.
-async fn session(floor: Arc<Floor>, mut stream: TcpStream, req: Request) -> anyhow::Result<()> {
-    let Some(user) = floor.user_of(&req) else {
-        return respond(&mut stream, "401 Unauthorized", "{}").await;
-    };
-    let Some(key) = req.header("sec-websocket-key") else {
-        return respond(&mut stream, "400 Bad Request", "{}").await;
-    };
+async fn session(floor: Arc<Floor>, mut stream: TcpStream, user: String, accept: String) {
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
-         sec-websocket-accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
+         sec-websocket-accept: {accept}\r\n\r\n"
     );
-    stream.write_all(head.as_bytes()).await?;
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    drop(head);
     let config = WebSocketConfig {
         write_buffer_size: 4 * 1024,
         ..WebSocketConfig::default()
@@ -348,5 +360,5 @@ async fn session(floor: Arc<Floor>, mut stream: TcpStream, req: Request) -> anyh
     .await;
     floor.leave(&user, id);
     floor.sessions.fetch_sub(1, Ordering::Relaxed);
-    result
+    let _ = result;
 }

@@ -73,6 +73,13 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     report
         .checks
         .push(Check::zero("fan-out deliveries lost", out.lost()));
+    // Opening the sessions is the connect-rate measurement at 10,000.
+    report.checks.push(Check::at_least(
+        "authenticated connects/s",
+        out.connects_per_sec,
+        t::CONNECTS_PER_SEC,
+        "connects/s",
+    ));
     report.integrity_errors = out.integrity_errors();
     Ok(report)
 }
