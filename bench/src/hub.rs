@@ -117,6 +117,52 @@ struct Spawned {
     data_dir: PathBuf,
 }
 
+/// A process about to be spawned as the system under test: the hub, or
+/// the floor.
+struct Launch {
+    /// Where it will listen (already passed to it).
+    port: u16,
+    /// Where its stdout and stderr go.
+    log_path: PathBuf,
+    /// Its data dir (the floor's holds only the log).
+    dir: PathBuf,
+    /// Removes `dir` with the hub, when the bench made it.
+    temp: Option<tempfile::TempDir>,
+    /// `--hub-log`.
+    keep_log: bool,
+    /// The bench's own router rather than the hub.
+    is_floor: bool,
+}
+
+impl Launch {
+    /// Starts `cmd` with its output in the log, and waits for `/health`.
+    async fn start(self, mut cmd: Command) -> Result<Hub, StartError> {
+        let log = std::fs::File::create(&self.log_path).context("creating the log")?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("log file")?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {:?}", cmd.get_program()))?;
+        let mut hub = Hub {
+            addr: SocketAddr::from(([127, 0, 0, 1], self.port)),
+            secret: BENCH_SECRET.to_owned(),
+            api_key: BENCH_API_KEY.to_owned(),
+            pid: Some(child.id()),
+            child: Some(Spawned {
+                child,
+                log_path: self.log_path,
+                keep_log: self.keep_log,
+                temp: self.temp,
+                data_dir: self.dir,
+            }),
+            is_floor: self.is_floor,
+        };
+        hub.wait_healthy(Some(START_TIMEOUT)).await?;
+        Ok(hub)
+    }
+}
+
 /// Why a hub could not be used.
 #[derive(Debug)]
 pub enum StartError {
@@ -221,8 +267,6 @@ impl Hub {
             "sha256:{}",
             hex::encode(sha2::Sha256::digest(BENCH_API_KEY.as_bytes()))
         );
-        let log_path = dir.join(format!("hub-{port}.log"));
-        let log = std::fs::File::create(&log_path).context("creating the hub log")?;
         let mut cmd = Command::new(&opts.bin);
         cmd.env("HUB__SERVER__HOST", "127.0.0.1")
             .env("HUB__SERVER__PORT", port.to_string())
@@ -231,35 +275,23 @@ impl Hub {
             .env("HUB__AUTH__API_KEYS", key_entry)
             .env("HUB__RATE_LIMIT__ENABLED", "false")
             .env("HUB__LOG__LEVEL", "warn")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("log file")?)
-            .stderr(log);
+            .env_remove("RUST_LOG");
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", opts.bin.display()))?;
-        let mut hub = Hub {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            secret: BENCH_SECRET.to_owned(),
-            api_key: BENCH_API_KEY.to_owned(),
-            pid: Some(child.id()),
-            child: Some(Spawned {
-                child,
-                log_path,
-                keep_log: opts.keep_log,
-                temp,
-                data_dir: dir,
-            }),
+        let log_path = dir.join(format!("hub-{port}.log"));
+        let spawned = Launch {
+            port,
+            log_path,
+            dir,
+            temp,
+            keep_log: opts.keep_log,
             is_floor: false,
         };
-        hub.wait_healthy(Some(START_TIMEOUT)).await?;
-        Ok(hub)
+        spawned.start(cmd).await
     }
 
     /// Spawns `hub-bench floor` (this very binary) on a free port.
@@ -270,33 +302,24 @@ impl Hub {
             .tempdir()
             .context("creating a temp dir for the floor's log")?;
         let dir = temp.path().to_path_buf();
-        let log_path = dir.join(format!("floor-{port}.log"));
-        let log = std::fs::File::create(&log_path).context("creating the floor log")?;
         let exe = std::env::current_exe().context("finding hub-bench itself")?;
-        let child = Command::new(exe)
-            .args(["floor", "--port", &port.to_string()])
-            .args(["--jwt-secret", BENCH_SECRET, "--api-key", BENCH_API_KEY])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("log file")?)
-            .stderr(log)
-            .spawn()
-            .context("starting hub-bench floor")?;
-        let mut hub = Hub {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            secret: BENCH_SECRET.to_owned(),
-            api_key: BENCH_API_KEY.to_owned(),
-            pid: Some(child.id()),
-            child: Some(Spawned {
-                child,
-                log_path,
-                keep_log: opts.keep_log,
-                temp: Some(temp),
-                data_dir: dir,
-            }),
+        let mut cmd = Command::new(exe);
+        cmd.args(["floor", "--port", &port.to_string()]).args([
+            "--jwt-secret",
+            BENCH_SECRET,
+            "--api-key",
+            BENCH_API_KEY,
+        ]);
+        let log_path = dir.join(format!("floor-{port}.log"));
+        let spawned = Launch {
+            port,
+            log_path,
+            dir,
+            temp: Some(temp),
+            keep_log: opts.keep_log,
             is_floor: true,
         };
-        hub.wait_healthy(Some(START_TIMEOUT)).await?;
-        Ok(hub)
+        spawned.start(cmd).await
     }
 
     async fn wait_healthy(&mut self, timeout: Option<Duration>) -> Result<(), StartError> {

@@ -70,25 +70,25 @@ fn assert_clean(scenario: &str, code: i32, result: &Value) {
     assert_eq!(result["full_scale"], false, "{result}");
 }
 
+/// A fan-out of about a second: 3 users × 2 sessions, 100 events/s.
+const TINY_FANOUT: &[&str] = &[
+    "--users",
+    "3",
+    "--sessions-per-user",
+    "2",
+    "--rate",
+    "100",
+    "--duration",
+    "1s",
+    "--warmup",
+    "0s",
+    "--publishers",
+    "4",
+];
+
 #[test]
 fn fanout_delivers_everything() {
-    let (code, r) = bench(
-        "fanout",
-        &[
-            "--users",
-            "3",
-            "--sessions-per-user",
-            "2",
-            "--rate",
-            "100",
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--publishers",
-            "4",
-        ],
-    );
+    let (code, r) = bench("fanout", TINY_FANOUT);
     assert_clean("fanout", code, &r);
     let m = &r["metrics"];
     assert_eq!(m["sessions_opened"], 6);
@@ -103,24 +103,7 @@ fn fanout_delivers_everything() {
 /// hub; both lose nothing, and each ratio target gets a figure.
 #[test]
 fn vs_floor_compares_the_floor_and_the_hub() {
-    let (code, r) = bench(
-        "fanout",
-        &[
-            "--vs-floor",
-            "--users",
-            "3",
-            "--sessions-per-user",
-            "2",
-            "--rate",
-            "100",
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--publishers",
-            "4",
-        ],
-    );
+    let (code, r) = bench("fanout", &[&["--vs-floor"], TINY_FANOUT].concat());
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["vs_floor"], true, "{r}");
     assert_clean("fanout", 0, &r["floor"]);

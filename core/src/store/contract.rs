@@ -385,6 +385,38 @@ fn completed_activity(task: &Task, at: DateTime<Utc>) -> NewActivity {
     }
 }
 
+/// Stores `task`, moves it to running at `started` and to completed at
+/// `finished` (with its `task_completed` activity); returns the completed
+/// task and the activity the store returned.
+async fn run_to_completion(
+    store: &dyn Store,
+    task: &Task,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+) -> (Task, Activity) {
+    store.create_task(task.clone()).await.unwrap();
+    let running = moved(task, TaskStatus::Running, 10, started);
+    store
+        .update_task(TaskChange {
+            task: running.clone(),
+            expected_version: 0,
+            activity: None,
+        })
+        .await
+        .unwrap();
+    let done = moved(&running, TaskStatus::Completed, 100, finished);
+    let activity = store
+        .update_task(TaskChange {
+            activity: Some(completed_activity(&done, finished)),
+            task: done.clone(),
+            expected_version: 1,
+        })
+        .await
+        .unwrap()
+        .expect("the stored activity");
+    (done, activity)
+}
+
 fn same_task(a: &Task, b: &Task) -> bool {
     a.version == b.version && serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
@@ -1046,28 +1078,7 @@ pub async fn activity_ids_increase_in_append_order(s: Subject) {
             .unwrap(),
     );
     let task = new_task(&ada, TaskKind::Outreach, now);
-    store.create_task(task.clone()).await.unwrap();
-    let running = moved(&task, TaskStatus::Running, 10, now);
-    store
-        .update_task(TaskChange {
-            task: running.clone(),
-            expected_version: 0,
-            activity: None,
-        })
-        .await
-        .unwrap();
-    let done = moved(&running, TaskStatus::Completed, 100, now);
-    stored.push(
-        store
-            .update_task(TaskChange {
-                activity: Some(completed_activity(&done, now)),
-                task: done,
-                expected_version: 1,
-            })
-            .await
-            .unwrap()
-            .unwrap(),
-    );
+    stored.push(run_to_completion(store, &task, now, now).await.1);
     stored.push(append(store, new_activity(&ada, ActivityType::Notification, now)).await);
     for user in [&ada, &bob] {
         let mine: Vec<_> = stored.iter().filter(|a| a.user_id == *user).collect();
@@ -1619,32 +1630,8 @@ pub async fn task_updates_store_their_activity_in_the_same_step(s: Subject) {
     let now = time::now();
     let hook = create_webhook(s.store.as_ref(), &user, vec![EventType::TaskCompleted]).await;
     let task = new_task(&user, TaskKind::Research, now);
-    s.store.create_task(task.clone()).await.unwrap();
-    let running = moved(&task, TaskStatus::Running, 50, now);
-    s.store
-        .update_task(TaskChange {
-            task: running.clone(),
-            expected_version: 0,
-            activity: None,
-        })
-        .await
-        .unwrap();
-    let done = moved(
-        &running,
-        TaskStatus::Completed,
-        100,
-        now + Duration::seconds(5),
-    );
-    let activity = s
-        .store
-        .update_task(TaskChange {
-            activity: Some(completed_activity(&done, done.updated_at)),
-            task: done.clone(),
-            expected_version: 1,
-        })
-        .await
-        .unwrap()
-        .expect("the stored activity");
+    let (done, activity) =
+        run_to_completion(s.store.as_ref(), &task, now, now + Duration::seconds(5)).await;
     assert_eq!(activity.kind, ActivityType::TaskCompleted);
     assert_eq!(activity.metadata["task_id"], task.id.as_str());
     assert!(same_task(
@@ -2849,30 +2836,13 @@ pub async fn hourly_counts_count_single_bulk_and_task_appends(s: Subject) {
         .await
         .unwrap();
     let task = new_task(&ada, TaskKind::Research, at("2025-01-01T11:00:00Z"));
-    store.create_task(task.clone()).await.unwrap();
-    let running = moved(&task, TaskStatus::Running, 10, at("2025-01-01T11:01:00Z"));
-    store
-        .update_task(TaskChange {
-            task: running.clone(),
-            expected_version: 0,
-            activity: None,
-        })
-        .await
-        .unwrap();
-    let done = moved(
-        &running,
-        TaskStatus::Completed,
-        100,
+    run_to_completion(
+        store,
+        &task,
+        at("2025-01-01T11:01:00Z"),
         at("2025-01-01T11:10:00Z"),
-    );
-    store
-        .update_task(TaskChange {
-            activity: Some(completed_activity(&done, done.updated_at)),
-            task: done,
-            expected_version: 1,
-        })
-        .await
-        .unwrap();
+    )
+    .await;
     append(
         store,
         new_activity(&ada, ActivityType::Notification, at("2025-01-01T11:20:00Z")),
@@ -2999,28 +2969,7 @@ pub async fn the_sink_sees_activities_in_id_order_and_deliveries_after_them(s: S
             .unwrap(),
     );
     let task = new_task(&ada, TaskKind::Content, now);
-    store.create_task(task.clone()).await.unwrap();
-    let running = moved(&task, TaskStatus::Running, 1, now);
-    store
-        .update_task(TaskChange {
-            task: running.clone(),
-            expected_version: 0,
-            activity: None,
-        })
-        .await
-        .unwrap();
-    let done = moved(&running, TaskStatus::Completed, 100, now);
-    stored.push(
-        store
-            .update_task(TaskChange {
-                activity: Some(completed_activity(&done, now)),
-                task: done,
-                expected_version: 1,
-            })
-            .await
-            .unwrap()
-            .unwrap(),
-    );
+    stored.push(run_to_completion(store, &task, now, now).await.1);
     stored.push(append(store, new_activity(&bob, ActivityType::OutreachSent, now)).await);
 
     s.sink.assert_in_order();
