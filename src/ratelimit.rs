@@ -6,8 +6,9 @@
 //! cluster mode one Lua script in Redis (`hub_redis::ratelimit::RedisRateLimiter`).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -187,30 +188,47 @@ fn secs_ceil(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+/// Header values of small numbers, made once: cloning one is a reference
+/// count, where making one allocates.
+fn number(n: u64) -> HeaderValue {
+    static SMALL: OnceLock<Vec<HeaderValue>> = OnceLock::new();
+    let small = SMALL.get_or_init(|| (0..=SMALL_NUMBERS).map(HeaderValue::from).collect());
+    match small.get(n as usize) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(n),
+    }
+}
+
+/// Largest number [`number`] keeps made.
+const SMALL_NUMBERS: u64 = 4096;
+
 fn write_headers(headers: &mut HeaderMap, group: &Group, decision: &Decision) {
     let reset = secs_ceil(decision.reset);
+    let remaining = u64::from(decision.remaining);
     headers.insert(
         HeaderName::from_static("x-ratelimit-limit"),
         group.limit.clone(),
     );
     headers.insert(
         HeaderName::from_static("x-ratelimit-remaining"),
-        HeaderValue::from(decision.remaining),
+        number(remaining),
     );
-    headers.insert(
-        HeaderName::from_static("x-ratelimit-reset"),
-        HeaderValue::from(reset),
-    );
+    headers.insert(HeaderName::from_static("x-ratelimit-reset"), number(reset));
     headers.insert(
         HeaderName::from_static("ratelimit-policy"),
         group.policy.clone(),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "\"{}\";r={};t={reset}",
-        group.name, decision.remaining
-    )) {
+    let mut value = String::with_capacity(group.name.len() + 32);
+    let _ = write!(value, "\"{}\";r={remaining};t={reset}", group.name);
+    if let Ok(v) = HeaderValue::try_from(value) {
         headers.insert(HeaderName::from_static("ratelimit"), v);
     }
+}
+
+thread_local! {
+    /// The bucket key of the request being checked, built here without an
+    /// allocation (the common check needs no owned copy).
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// The middleware itself (`from_fn(rate_limit)`): lets the request through
@@ -238,20 +256,28 @@ pub async fn rate_limit(
             auth.credential(req.request()).ok()
         })
         .flatten();
-    let key = match user {
-        Some(Credential::Known(Caller::User(id))) => format!("{}|user:{id}", group.name),
-        Some(Credential::Known(Caller::Service)) => format!("{}|service", group.name),
-        Some(Credential::PersonalToken(hash)) => format!("{}|pat:{hash}", group.name),
-        None => {
-            let ip = limits.client_ip(req.peer_addr().map(|a| a.ip()), req.headers());
-            format!(
-                "{}|ip:{}",
-                group.name,
-                ip.map_or("unknown".into(), |i| i.to_string())
-            )
+    let decision = KEY.with(|buf| {
+        let mut key = buf.borrow_mut();
+        key.clear();
+        let _ = match user {
+            Some(Credential::Known(Caller::User(id))) => write!(key, "{}|user:{id}", group.name),
+            Some(Credential::Known(Caller::Service)) => write!(key, "{}|service", group.name),
+            Some(Credential::PersonalToken(hash)) => write!(key, "{}|pat:{hash}", group.name),
+            None => match limits.client_ip(req.peer_addr().map(|a| a.ip()), req.headers()) {
+                Some(ip) => write!(key, "{}|ip:{ip}", group.name),
+                None => write!(key, "{}|ip:unknown", group.name),
+            },
+        };
+        match limits.limiter.check_now(&key, group.quota) {
+            Some(decision) => Ok(decision),
+            None => Err(key.clone()),
         }
+    });
+    let decision = match decision {
+        Ok(decision) => Ok(decision),
+        Err(key) => limits.limiter.check(key, group.quota).await,
     };
-    let decision = match limits.limiter.check(key, group.quota).await {
+    let decision = match decision {
         Ok(d) => d,
         Err(cause) => {
             // Failing open: an unavailable limiter must not take the API down.

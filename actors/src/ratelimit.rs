@@ -8,18 +8,54 @@
 //! `window / limit`, gives exact `remaining` and `reset` figures for the
 //! headers, and a bucket whose TAT has passed is indistinguishable from a new
 //! one — so evicting idle buckets changes no decision.
+//!
+//! The TAT is one atomic word ([`BucketCell`]) that the bucket actor owns and
+//! shares with the HTTP workers: the actor decides when the bucket's life
+//! ends (it retires the cell once the quota is whole, and the registry drops
+//! it), while a request's check is a compare-and-swap on the worker's own
+//! thread. Only the first request of a key on a worker (or the first after
+//! its bucket retired) sends a message, to the registry.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix::{ArbiterHandle, WeakAddr};
 use async_trait::async_trait;
 use hub_core::ratelimit::{Decision, Quota, RateLimiter};
 use tracing::warn;
 
-/// GCRA state of one key: the theoretical arrival time.
+/// GCRA on one theoretical arrival time: the decision for a request at
+/// `now`, and the new TAT if it passes.
+pub fn gcra(tat: Instant, quota: Quota, now: Instant) -> (Decision, Option<Instant>) {
+    let interval = quota.interval();
+    let tat = tat.max(now);
+    let new_tat = tat + interval;
+    // The earliest time this request may pass: the bucket holds `window`.
+    let allow_at = new_tat.checked_sub(quota.window).unwrap_or(now);
+    if now < allow_at {
+        let refused = Decision {
+            allowed: false,
+            remaining: 0,
+            reset: tat - now,
+            retry_after: allow_at - now,
+        };
+        return (refused, None);
+    }
+    let used = new_tat - now;
+    let free = quota.window.saturating_sub(used);
+    let allowed = Decision {
+        allowed: true,
+        remaining: (free.as_nanos() / interval.as_nanos().max(1)) as u32,
+        reset: used,
+        retry_after: Duration::ZERO,
+    };
+    (allowed, Some(new_tat))
+}
+
+/// GCRA state of one key held by one owner: the theoretical arrival time.
 #[derive(Clone, Copy, Debug)]
 pub struct Gcra {
     tat: Instant,
@@ -32,60 +68,128 @@ impl Gcra {
 
     /// Takes one request at `now`.
     pub fn take(&mut self, quota: Quota, now: Instant) -> Decision {
-        let interval = quota.interval();
-        let tat = self.tat.max(now);
-        let new_tat = tat + interval;
-        // The earliest time this request may pass: the bucket holds `window`.
-        let allow_at = new_tat.checked_sub(quota.window).unwrap_or(now);
-        if now < allow_at {
-            return Decision {
-                allowed: false,
-                remaining: 0,
-                reset: tat - now,
-                retry_after: allow_at - now,
-            };
+        let (decision, new_tat) = gcra(self.tat, quota, now);
+        if let Some(tat) = new_tat {
+            self.tat = tat;
         }
-        self.tat = new_tat;
-        let used = new_tat - now;
-        let free = quota.window.saturating_sub(used);
-        Decision {
-            allowed: true,
-            remaining: (free.as_nanos() / interval.as_nanos().max(1)) as u32,
-            reset: used,
-            retry_after: Duration::ZERO,
-        }
-    }
-
-    /// When the quota is whole again (the bucket can be forgotten).
-    pub fn idle_at(&self) -> Instant {
-        self.tat
+        decision
     }
 }
 
-/// One key's bucket. It lives on the arbiter of the HTTP worker that first
-/// asked for it: a client's keep-alive connection stays on one worker, so
-/// checking its quota is a message to an actor on the same thread (no
-/// cross-thread wake-up on the request path).
+/// The instant bucket times count from (nanoseconds in a `u64`: 584 years).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn to_nanos(t: Instant) -> u64 {
+    t.saturating_duration_since(epoch()).as_nanos() as u64
+}
+
+fn from_nanos(n: u64) -> Instant {
+    epoch() + Duration::from_nanos(n)
+}
+
+/// A bucket's TAT, shared by its actor and every worker that checks it: a
+/// check is one compare-and-swap on the worker's own thread. A retired cell
+/// (its bucket went idle or was evicted) answers nothing; the worker then
+/// asks the registry for the key's live bucket, so there is never more than
+/// one live cell per key.
+#[derive(Debug)]
+pub struct BucketCell {
+    /// Nanoseconds since [`epoch`], or [`RETIRED`].
+    tat: AtomicU64,
+}
+
+const RETIRED: u64 = u64::MAX;
+
+impl BucketCell {
+    fn new(now: Instant) -> Self {
+        Self {
+            tat: AtomicU64::new(to_nanos(now)),
+        }
+    }
+
+    /// Takes one request at `now`; `None` if the cell is retired.
+    pub fn take(&self, quota: Quota, now: Instant) -> Option<Decision> {
+        let mut current = self.tat.load(Ordering::Acquire);
+        loop {
+            if current == RETIRED {
+                return None;
+            }
+            let (decision, new_tat) = gcra(from_nanos(current), quota, now);
+            let Some(new_tat) = new_tat else {
+                return Some(decision);
+            };
+            match self.tat.compare_exchange_weak(
+                current,
+                to_nanos(new_tat),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(decision),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// When the quota is whole again, or `None` once retired.
+    fn idle_at(&self) -> Option<Instant> {
+        match self.tat.load(Ordering::Acquire) {
+            RETIRED => None,
+            n => Some(from_nanos(n)),
+        }
+    }
+
+    /// Retires the cell if its quota is whole at `now` (no request can have
+    /// taken from it after that without the retirement failing).
+    fn retire_if_idle(&self, now: Instant) -> bool {
+        let current = self.tat.load(Ordering::Acquire);
+        current != RETIRED
+            && from_nanos(current) <= now
+            && self
+                .tat
+                .compare_exchange(current, RETIRED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    fn retire(&self) {
+        self.tat.store(RETIRED, Ordering::Release);
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.tat.load(Ordering::Acquire) == RETIRED
+    }
+}
+
+/// One key's bucket: owns the key's [`BucketCell`] for its life, watches it,
+/// and retires it once the quota is whole again, so the registry can drop
+/// the bucket (a bucket whose quota is whole is indistinguishable from a new
+/// one, so nothing a client sees changes).
 pub struct RateLimitBucket {
     key: String,
-    state: Gcra,
-    /// Told when the quota is whole again, so the registry can drop the bucket.
+    cell: Arc<BucketCell>,
+    /// Told when the bucket has retired its cell.
     registry: Recipient<BucketIdle>,
 }
 
 impl RateLimitBucket {
     /// Checks again at the time the quota is whole; if no request came
-    /// meanwhile, reports the bucket idle.
+    /// meanwhile, retires the cell and reports the bucket idle.
     fn watch(&self, ctx: &mut Context<Self>) {
-        let wait = self
-            .state
-            .idle_at()
+        let Some(idle_at) = self.cell.idle_at() else {
+            return;
+        };
+        let wait = idle_at
             .saturating_duration_since(Instant::now())
             .max(MIN_IDLE_CHECK);
         ctx.run_later(wait, |act, ctx| {
-            if act.state.idle_at() <= Instant::now() {
-                act.registry.do_send(BucketIdle(act.key.clone()));
-            } else {
+            if act.cell.retire_if_idle(Instant::now()) {
+                act.registry.do_send(BucketIdle {
+                    key: act.key.clone(),
+                    cell: act.cell.clone(),
+                });
+            } else if !act.cell.is_retired() {
                 act.watch(ctx);
             }
         });
@@ -101,36 +205,29 @@ impl Actor for RateLimitBucket {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.watch(ctx);
     }
-}
 
-/// Take one request from a bucket.
-#[derive(Message)]
-#[rtype(result = "Decision")]
-pub struct Take {
-    pub quota: Quota,
-}
-
-impl Handler<Take> for RateLimitBucket {
-    type Result = MessageResult<Take>;
-
-    fn handle(&mut self, msg: Take, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.state.take(msg.quota, Instant::now()))
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Evicted at the cap, or the registry is gone: no worker may go on
+        // counting against this cell.
+        self.cell.retire();
     }
 }
 
-/// A bucket's quota is whole again: it may go.
+/// A bucket retired its cell: the registry may drop it (if it is still the
+/// key's bucket).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct BucketIdle(pub String);
+pub struct BucketIdle {
+    pub key: String,
+    pub cell: Arc<BucketCell>,
+}
 
-/// The bucket of `key`, created on `arbiter` if there is none.
+/// The live cell of `key`'s bucket, created if there is none.
 #[derive(Message)]
-#[rtype(result = "Addr<RateLimitBucket>")]
+#[rtype(result = "Arc<BucketCell>")]
 pub struct Lookup {
     /// Policy group and client key, e.g. `api|ip:203.0.113.9`.
     pub key: String,
-    /// Where to start a new bucket: the asking worker's arbiter.
-    pub arbiter: ArbiterHandle,
 }
 
 /// How many buckets are live (tests and metrics).
@@ -138,10 +235,15 @@ pub struct Lookup {
 #[rtype(result = "usize")]
 pub struct LiveBuckets;
 
-/// Owns every bucket (the only strong addresses: when it drops one, the
-/// bucket stops) and bounds how many live at once.
+struct Live {
+    /// The only strong address: dropping it stops the bucket.
+    _bucket: Addr<RateLimitBucket>,
+    cell: Arc<BucketCell>,
+}
+
+/// Owns every bucket and bounds how many live at once.
 pub struct RateLimitRegistry {
-    buckets: HashMap<String, Addr<RateLimitBucket>>,
+    buckets: HashMap<String, Live>,
     /// Keys in creation order, for eviction at the cap. May hold keys already
     /// gone (skipped when met).
     created: VecDeque<String>,
@@ -168,7 +270,9 @@ impl RateLimitRegistry {
             let Some(key) = self.created.pop_front() else {
                 break;
             };
-            self.buckets.remove(&key);
+            if let Some(gone) = self.buckets.remove(&key) {
+                gone.cell.retire();
+            }
         }
         warn!(
             live = self.buckets.len(),
@@ -186,27 +290,38 @@ impl Handler<Lookup> for RateLimitRegistry {
     type Result = MessageResult<Lookup>;
 
     fn handle(&mut self, msg: Lookup, ctx: &mut Context<Self>) -> Self::Result {
-        if let Some(addr) = self.buckets.get(&msg.key) {
-            return MessageResult(addr.clone());
+        match self.buckets.get(&msg.key) {
+            Some(live) if !live.cell.is_retired() => return MessageResult(live.cell.clone()),
+            // Retired, its `BucketIdle` still on the way: replaced below.
+            Some(_) => {
+                self.buckets.remove(&msg.key);
+            }
+            None => {}
         }
         if self.buckets.len() >= self.max_buckets {
             self.make_room();
         }
-        let registry = ctx.address().recipient();
-        let key = msg.key.clone();
-        let addr = RateLimitBucket::start_in_arbiter(&msg.arbiter, move |_| RateLimitBucket {
-            key,
-            state: Gcra::new(Instant::now()),
-            registry,
-        });
-        self.buckets.insert(msg.key.clone(), addr.clone());
+        let cell = Arc::new(BucketCell::new(Instant::now()));
+        let bucket = RateLimitBucket {
+            key: msg.key.clone(),
+            cell: cell.clone(),
+            registry: ctx.address().recipient(),
+        }
+        .start();
+        self.buckets.insert(
+            msg.key.clone(),
+            Live {
+                _bucket: bucket,
+                cell: cell.clone(),
+            },
+        );
         self.created.push_back(msg.key);
         if self.created.len() > 2 * self.max_buckets {
             // Forget keys already gone so the order list stays bounded.
             let live = &self.buckets;
             self.created.retain(|k| live.contains_key(k));
         }
-        MessageResult(addr)
+        MessageResult(cell)
     }
 }
 
@@ -214,9 +329,15 @@ impl Handler<BucketIdle> for RateLimitRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: BucketIdle, _: &mut Context<Self>) {
-        // Dropping the registry's address stops the bucket; callers hold
-        // only weak ones.
-        self.buckets.remove(&msg.0);
+        // Only if it is still the key's bucket: a retired one may already
+        // have been replaced by a fresh one.
+        if self
+            .buckets
+            .get(&msg.key)
+            .is_some_and(|live| Arc::ptr_eq(&live.cell, &msg.cell))
+        {
+            self.buckets.remove(&msg.key);
+        }
     }
 }
 
@@ -228,58 +349,66 @@ impl Handler<LiveBuckets> for RateLimitRegistry {
     }
 }
 
-/// The embedded limiter: one bucket actor per key, per node.
+/// The embedded limiter: one bucket actor per key, per node. Each worker
+/// thread remembers the cells it has used, so a check is a hash lookup and
+/// a compare-and-swap, with no message and no allocation; only a key the
+/// thread has not seen (or whose bucket retired) costs a registry round trip.
 pub struct ActorRateLimiter(pub Addr<RateLimitRegistry>);
 
-/// Most buckets a worker thread remembers; past it the cache starts over
-/// (it only saves a registry lookup).
+/// Most cells a worker thread remembers; past it the cache starts over (it
+/// only saves a registry lookup).
 const MAX_CACHED_BUCKETS: usize = 4096;
 
 thread_local! {
-    /// This worker's weak addresses of buckets: the fast path is a message
-    /// to a bucket living on this very thread.
-    static BUCKETS: RefCell<HashMap<String, WeakAddr<RateLimitBucket>>> =
-        RefCell::new(HashMap::new());
+    /// This worker's cells, by key.
+    static CELLS: RefCell<HashMap<String, Arc<BucketCell>>> = RefCell::new(HashMap::new());
 }
 
-impl ActorRateLimiter {
-    async fn bucket(&self, key: &str) -> Result<Addr<RateLimitBucket>, String> {
-        if let Some(addr) = BUCKETS.with(|b| b.borrow().get(key).and_then(WeakAddr::upgrade)) {
-            return Ok(addr);
+fn cached_take(key: &str, quota: Quota) -> Option<Decision> {
+    CELLS.with(|cells| {
+        let mut cells = cells.borrow_mut();
+        let decision = cells.get(key)?.take(quota, Instant::now());
+        if decision.is_none() {
+            cells.remove(key);
         }
-        let addr = self
-            .0
-            .send(Lookup {
-                key: key.to_owned(),
-                arbiter: actix::Arbiter::current(),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        BUCKETS.with(|b| {
-            let mut b = b.borrow_mut();
-            if b.len() >= MAX_CACHED_BUCKETS {
-                b.clear();
-            }
-            b.insert(key.to_owned(), addr.downgrade());
-        });
-        Ok(addr)
-    }
+        decision
+    })
+}
+
+fn remember(key: String, cell: Arc<BucketCell>) {
+    CELLS.with(|cells| {
+        let mut cells = cells.borrow_mut();
+        if cells.len() >= MAX_CACHED_BUCKETS {
+            cells.clear();
+        }
+        cells.insert(key, cell);
+    });
 }
 
 #[async_trait]
 impl RateLimiter for ActorRateLimiter {
+    fn check_now(&self, key: &str, quota: Quota) -> Option<Decision> {
+        cached_take(key, quota)
+    }
+
     async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
-        let bucket = self.bucket(&key).await?;
-        match bucket.send(Take { quota }).await {
-            Ok(decision) => Ok(decision),
-            // The bucket went idle and stopped between lookup and send: its
-            // quota was whole, so a fresh bucket gives the same answer.
-            Err(_) => {
-                BUCKETS.with(|b| b.borrow_mut().remove(&key));
-                let bucket = self.bucket(&key).await?;
-                bucket.send(Take { quota }).await.map_err(|e| e.to_string())
+        if let Some(decision) = cached_take(&key, quota) {
+            return Ok(decision);
+        }
+        // A cell just handed out can retire only once its quota is whole,
+        // after at least `MIN_IDLE_CHECK`; a few tries cover that race.
+        for _ in 0..3 {
+            let cell = self
+                .0
+                .send(Lookup { key: key.clone() })
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(decision) = cell.take(quota, Instant::now()) {
+                remember(key, cell);
+                return Ok(decision);
             }
         }
+        Err("no live rate-limit bucket after three lookups".into())
     }
 }
 
@@ -330,6 +459,43 @@ mod tests {
         assert!(g.take(QUOTA, t0 + Duration::from_secs(1)).allowed);
     }
 
+    #[test]
+    fn a_cell_shared_by_threads_allows_exactly_the_burst() {
+        let quota = Quota {
+            limit: 1000,
+            window: Duration::from_secs(3600),
+        };
+        let cell = Arc::new(BucketCell::new(Instant::now()));
+        let allowed: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    let cell = cell.clone();
+                    s.spawn(move || {
+                        (0..1000)
+                            .filter(|_| cell.take(quota, Instant::now()).unwrap().allowed)
+                            .count()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        });
+        assert_eq!(allowed, 1000);
+    }
+
+    #[test]
+    fn a_retired_cell_answers_nothing_and_only_an_idle_one_retires() {
+        // Times before the epoch count as the epoch: start it first.
+        epoch();
+        let t0 = Instant::now();
+        let cell = BucketCell::new(t0);
+        assert!(cell.take(QUOTA, t0).unwrap().allowed);
+        // The quota is not whole until a second later.
+        assert!(!cell.retire_if_idle(t0));
+        assert!(cell.retire_if_idle(t0 + Duration::from_secs(1)));
+        assert!(cell.take(QUOTA, t0).is_none());
+        assert!(cell.idle_at().is_none());
+    }
+
     #[actix::test]
     async fn buckets_go_when_idle_and_the_registry_caps_live_ones() {
         let registry = RateLimitRegistry::new(100).start();
@@ -337,45 +503,55 @@ mod tests {
             limit: 10,
             window: Duration::from_millis(50),
         };
-        let arbiter = Arbiter::current();
-        let mut addrs = Vec::new();
+        let mut cells = Vec::new();
         for i in 0..1000 {
-            let addr = registry
+            let cell = registry
                 .send(Lookup {
                     key: format!("ip:10.0.{}.{}", i / 256, i % 256),
-                    arbiter: arbiter.clone(),
                 })
                 .await
                 .unwrap();
-            assert!(addr.send(Take { quota }).await.unwrap().allowed);
+            assert!(cell.take(quota, Instant::now()).unwrap().allowed);
             assert!(registry.send(LiveBuckets).await.unwrap() <= 100);
-            addrs.push(addr.downgrade());
+            cells.push(cell);
         }
-        // The same key finds the same bucket while it is busy.
-        let a = registry
-            .send(Lookup {
-                key: "k".into(),
-                arbiter: arbiter.clone(),
-            })
-            .await
-            .unwrap();
+        // Evicted buckets' cells are retired: nobody counts against them.
+        assert!(cells[0].is_retired());
+        assert!(!cells[999].is_retired());
+        // The same key finds the same cell while it is busy.
+        let a = registry.send(Lookup { key: "k".into() }).await.unwrap();
         for _ in 0..10 {
-            assert!(a.send(Take { quota }).await.unwrap().allowed);
+            assert!(a.take(quota, Instant::now()).unwrap().allowed);
         }
-        let again = registry
-            .send(Lookup {
-                key: "k".into(),
-                arbiter: arbiter.clone(),
-            })
-            .await
-            .unwrap();
-        assert!(!again.send(Take { quota }).await.unwrap().allowed);
-        drop((a, again));
-        // Once their quota is whole, buckets report idle and are dropped.
+        let again = registry.send(Lookup { key: "k".into() }).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!again.take(quota, Instant::now()).unwrap().allowed);
+        // Once their quota is whole, buckets retire their cells and go.
         let end = Instant::now() + Duration::from_secs(5);
         while registry.send(LiveBuckets).await.unwrap() > 0 {
             assert!(Instant::now() < end, "idle buckets were not dropped");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        assert!(a.is_retired());
+        // A new lookup gets a fresh, whole quota.
+        let fresh = registry.send(Lookup { key: "k".into() }).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &fresh));
+        assert_eq!(fresh.take(quota, Instant::now()).unwrap().remaining, 9);
+    }
+
+    #[actix::test]
+    async fn the_limiter_answers_from_the_threads_cell_after_the_first_check() {
+        let limiter = ActorRateLimiter(RateLimitRegistry::new(100).start());
+        let quota = Quota {
+            limit: 3,
+            window: Duration::from_secs(60),
+        };
+        let key = "api|ip:192.0.2.7";
+        assert!(limiter.check_now(key, quota).is_none());
+        assert_eq!(limiter.check(key.into(), quota).await.unwrap().remaining, 2);
+        assert_eq!(limiter.check_now(key, quota).unwrap().remaining, 1);
+        assert!(limiter.check_now(key, quota).unwrap().allowed);
+        assert!(!limiter.check(key.into(), quota).await.unwrap().allowed);
+        assert!(!limiter.check_now(key, quota).unwrap().allowed);
     }
 }

@@ -45,4 +45,11 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Takes one request of `key` (policy group and client, e.g.
     /// `api|ip:203.0.113.9`) against `quota`.
     async fn check(&self, key: String, quota: Quota) -> Result<Decision, String>;
+
+    /// The same decision at once, if the limiter can take it without
+    /// waiting (embedded mode, a bucket this thread has used before);
+    /// `None` means "call [`check`](Self::check)", and took nothing.
+    fn check_now(&self, _key: &str, _quota: Quota) -> Option<Decision> {
+        None
+    }
 }
