@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 // mimalloc returns freed memory to the OS more eagerly than glibc's malloc
 // and keeps per-thread caches small, which matters with many idle sockets.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

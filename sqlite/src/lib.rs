@@ -7,8 +7,11 @@
 //! e-mail) does not undo its neighbours. A caller is answered only after the
 //! commit that holds its write has returned.
 //!
-//! Reads run on tokio's blocking pool with connections taken from a small pool;
-//! WAL lets them proceed while the writer commits.
+//! Reads run on a fixed set of reader threads, each with its own read-only
+//! connection, fed by one bounded queue; WAL lets them proceed while the
+//! writer commits. (Not tokio's blocking pool: under a burst of reads it
+//! starts up to 512 threads per runtime, and the memory each one leaves
+//! behind made the process grow.)
 
 mod activities;
 mod analytics;
@@ -18,7 +21,7 @@ mod users;
 mod webhooks;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -34,8 +37,12 @@ use writer::{checkpoint_loop, writer_loop, CheckpointClock, WAL_SIZE_LIMIT};
 /// Writes waiting for the writer thread. A full queue makes callers wait
 /// (back-pressure) instead of growing memory.
 pub(crate) const WRITE_QUEUE_CAPACITY: usize = 16_384;
-/// Read connections kept open between reads.
-pub(crate) const MAX_IDLE_READERS: usize = 8;
+/// Reader threads, each with its own read-only connection. A fixed number:
+/// reads never start threads (which would each keep a stack, an allocator
+/// heap and a page cache after the load that made them had passed).
+pub(crate) const READER_THREADS: usize = 4;
+/// Reads waiting for a reader thread; a full queue makes callers wait.
+pub(crate) const READ_QUEUE_CAPACITY: usize = 4_096;
 /// How long an idempotency key is remembered.
 pub(crate) const IDEMPOTENCY_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
 /// How often the writer deletes expired idempotency keys and refresh tokens.
@@ -60,32 +67,47 @@ pub struct SqliteStore {
     sink: Arc<dyn EventSink>,
 }
 
+/// A read waiting for a reader thread.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// The reader threads' queue.
 pub(crate) struct ReaderPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    jobs: mpsc::Sender<ReadJob>,
 }
 
 impl ReaderPool {
-    fn take(&self) -> Result<Connection, StoreError> {
-        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(conn);
-        }
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(internal)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+    /// Opens [`READER_THREADS`] read-only connections and a thread for each.
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let (jobs, rx) = mpsc::channel::<ReadJob>(READ_QUEUE_CAPACITY);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..READER_THREADS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
             .map_err(internal)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        Ok(conn)
-    }
-
-    fn give_back(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(internal)?;
+            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || reader_loop(conn, rx))
+                .map_err(|e| StoreError::Internal(format!("cannot start reader thread: {e}")))?;
         }
+        Ok(Self { jobs })
+    }
+}
+
+/// Runs reads until the store (every sender) is gone. One thread at a time
+/// waits on the queue; the others wait for the lock.
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
+    loop {
+        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
+        let Some(job) = job else { return };
+        // A panicking read fails that read (its answer is dropped), not the
+        // thread.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn)));
     }
 }
 
@@ -145,10 +167,7 @@ impl SqliteStore {
 
         Ok(Self {
             writer: tx,
-            readers: Arc::new(ReaderPool {
-                path,
-                idle: Mutex::new(Vec::new()),
-            }),
+            readers: Arc::new(ReaderPool::start(&path)?),
             sink,
         })
     }
@@ -193,21 +212,23 @@ impl SqliteStore {
             .map_err(|_| StoreError::Internal("the SQLite writer dropped a write".into()))?
     }
 
-    /// Runs a read on the blocking pool.
+    /// Runs a read on one of the reader threads.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.take()?;
-            let result = f(&conn);
-            pool.give_back(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.readers
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite readers have stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Internal("a SQLite read failed".into()))?
     }
 }
 

@@ -137,6 +137,32 @@ pub struct OnBehalf {
     pub user_id: Option<String>,
 }
 
+/// Most user ids a worker thread remembers as existing; past it the set
+/// starts over (it only saves a store read).
+const MAX_KNOWN_USERS: usize = 65_536;
+
+thread_local! {
+    /// Users this worker has seen to exist. Users are never deleted, so a
+    /// user once found stays found: a service's publish for a known user
+    /// needs no store read (and no trip to a reader thread) before its write.
+    static KNOWN_USERS: std::cell::RefCell<std::collections::HashSet<UserId>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+fn known_user(id: &UserId) -> bool {
+    KNOWN_USERS.with(|known| known.borrow().contains(id))
+}
+
+fn remember_user(id: &UserId) {
+    KNOWN_USERS.with(|known| {
+        let mut known = known.borrow_mut();
+        if known.len() >= MAX_KNOWN_USERS {
+            known.clear();
+        }
+        known.insert(id.clone());
+    });
+}
+
 /// Works out whose data a call acts on, and checks the user exists when a
 /// service names one.
 pub async fn target_user(
@@ -157,8 +183,14 @@ pub async fn target_user(
         )),
         (Caller::Service, Some(named)) => {
             let id = UserId(named);
+            if known_user(&id) {
+                return Ok(id);
+            }
             match state.store.user_by_id(&id).await? {
-                Some(_) => Ok(id),
+                Some(_) => {
+                    remember_user(&id);
+                    Ok(id)
+                }
                 None => Err(ApiError::new(
                     ErrorCode::UserNotFound,
                     "No user has this id.",
