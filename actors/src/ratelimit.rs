@@ -55,31 +55,15 @@ pub fn gcra(tat: Instant, quota: Quota, now: Instant) -> (Decision, Option<Insta
     (allowed, Some(new_tat))
 }
 
-/// GCRA state of one key held by one owner: the theoretical arrival time.
-#[derive(Clone, Copy, Debug)]
-pub struct Gcra {
-    tat: Instant,
-}
-
-impl Gcra {
-    pub fn new(now: Instant) -> Self {
-        Self { tat: now }
-    }
-
-    /// Takes one request at `now`.
-    pub fn take(&mut self, quota: Quota, now: Instant) -> Decision {
-        let (decision, new_tat) = gcra(self.tat, quota, now);
-        if let Some(tat) = new_tat {
-            self.tat = tat;
-        }
-        decision
-    }
-}
-
 /// The instant bucket times count from (nanoseconds in a `u64`: 584 years).
+/// A minute before its first use, so that an instant read just before that
+/// use (a request's `now`) is not clamped to it.
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+    *EPOCH.get_or_init(|| {
+        let now = Instant::now();
+        now.checked_sub(Duration::from_secs(60)).unwrap_or(now)
+    })
 }
 
 fn to_nanos(t: Instant) -> u64 {
@@ -391,10 +375,9 @@ impl RateLimiter for ActorRateLimiter {
         cached_take(key, quota)
     }
 
+    /// The slow path, for a key [`check_now`](Self::check_now) could not
+    /// answer: it asks the registry (callers try `check_now` first).
     async fn check(&self, key: String, quota: Quota) -> Result<Decision, String> {
-        if let Some(decision) = cached_take(&key, quota) {
-            return Ok(decision);
-        }
         // A cell just handed out can retire only once its quota is whole,
         // after at least `MIN_IDLE_CHECK`; a few tries cover that race.
         for _ in 0..3 {
@@ -424,39 +407,40 @@ mod tests {
     #[test]
     fn gcra_allows_the_burst_then_one_per_interval() {
         let t0 = Instant::now();
-        let mut g = Gcra::new(t0);
-        let d = g.take(QUOTA, t0);
+        let g = BucketCell::new(t0);
+        let take = |now| g.take(QUOTA, now).unwrap();
+        let d = take(t0);
         assert!(d.allowed);
         assert_eq!(d.remaining, 2);
         assert_eq!(d.reset, Duration::from_secs(1));
-        assert_eq!(g.take(QUOTA, t0).remaining, 1);
-        let d = g.take(QUOTA, t0);
+        assert_eq!(take(t0).remaining, 1);
+        let d = take(t0);
         assert!(d.allowed);
         assert_eq!(d.remaining, 0);
         assert_eq!(d.reset, Duration::from_secs(3));
-        let refused = g.take(QUOTA, t0);
+        let refused = take(t0);
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after, Duration::from_secs(1));
         // One interval later exactly one more passes.
         let t1 = t0 + Duration::from_secs(1);
-        assert!(g.take(QUOTA, t1).allowed);
-        assert!(!g.take(QUOTA, t1).allowed);
+        assert!(take(t1).allowed);
+        assert!(!take(t1).allowed);
         // After a whole window the quota is whole again.
         let t2 = t1 + Duration::from_secs(3);
-        assert_eq!(g.take(QUOTA, t2).remaining, 2);
+        assert_eq!(take(t2).remaining, 2);
     }
 
     #[test]
     fn refusals_do_not_consume() {
         let t0 = Instant::now();
-        let mut g = Gcra::new(t0);
+        let g = BucketCell::new(t0);
         for _ in 0..3 {
             g.take(QUOTA, t0);
         }
         for _ in 0..100 {
-            assert!(!g.take(QUOTA, t0).allowed);
+            assert!(!g.take(QUOTA, t0).unwrap().allowed);
         }
-        assert!(g.take(QUOTA, t0 + Duration::from_secs(1)).allowed);
+        assert!(g.take(QUOTA, t0 + Duration::from_secs(1)).unwrap().allowed);
     }
 
     #[test]
