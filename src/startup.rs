@@ -14,7 +14,9 @@ use anyhow::Context as _;
 use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::presence::PresenceTracker;
 use hub_actors::ratelimit::{ActorRateLimiter, RateLimitRegistry};
-use hub_actors::registry::{CloseAll, RegistryLimits, SessionRegistry, SetPresence};
+use hub_actors::registry::{
+    CloseAll, RegistryLimits, SessionDirectory, SessionRegistry, SetPresence,
+};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_actors::webhooks::registry::{DrainAll, WebhookRegistry};
 use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
@@ -134,9 +136,10 @@ enum Presence {
 fn embedded_backend(
     settings: &Settings,
     registry: &Addr<SessionRegistry>,
+    sessions: Arc<SessionDirectory>,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Backend> {
-    let bus = Arc::new(LocalBus::new(registry.clone(), metrics.clone()));
+    let bus = Arc::new(LocalBus::new(registry.clone(), sessions, metrics.clone()));
     let store = SqliteStore::open(
         &settings.storage.data_dir,
         settings.storage.synchronous,
@@ -262,8 +265,9 @@ impl Application {
                 max_queued_bytes: ws.max_queued_bytes,
             },
             metrics.clone(),
-        )
-        .start();
+        );
+        let sessions = registry.directory();
+        let registry = registry.start();
         let personal_tokens = Arc::new(PersonalTokenCache::new(
             PERSONAL_TOKEN_CACHE_TTL,
             PERSONAL_TOKEN_CACHE_SIZE,
@@ -280,7 +284,7 @@ impl Application {
                 )
                 .await?
             }
-            None => embedded_backend(&settings, &registry, &metrics)?,
+            None => embedded_backend(&settings, &registry, sessions.clone(), &metrics)?,
         };
         let Backend {
             store,
@@ -323,7 +327,7 @@ impl Application {
         bus.attach_webhooks(webhooks.clone());
 
         let session_deps = Arc::new(SessionDeps {
-            registry: registry.clone(),
+            sessions,
             store: store.clone(),
             tokens: tokens.clone(),
             config: SessionConfig {

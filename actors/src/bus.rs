@@ -16,7 +16,7 @@ use hub_core::webhook::Delivery;
 use hub_core::{EventSink, TokenId, UserId};
 use tracing::warn;
 
-use crate::registry::{BroadcastFrame, DeliverToUser, SessionRegistry, TokenRevoked};
+use crate::registry::{BroadcastFrame, SessionDirectory, SessionRegistry, TokenRevoked};
 use crate::webhooks::registry::{DeliveriesCommitted, WebhookRegistry};
 
 /// Carries events to sessions. The store feeds it (as an [`EventSink`]) in
@@ -40,6 +40,9 @@ pub trait Bus: EventSink {
 /// The in-process bus of embedded mode.
 pub struct LocalBus {
     registry: Addr<SessionRegistry>,
+    /// The registry's sessions: frames for one user are handed to their
+    /// mailboxes from the calling thread (for events, the writer's).
+    sessions: Arc<SessionDirectory>,
     metrics: Arc<Metrics>,
     /// Where committed deliveries go. Set once the webhook registry runs; it
     /// needs the store, which needs this bus, so it cannot be given to `new`.
@@ -49,9 +52,14 @@ pub struct LocalBus {
 }
 
 impl LocalBus {
-    pub fn new(registry: Addr<SessionRegistry>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        registry: Addr<SessionRegistry>,
+        sessions: Arc<SessionDirectory>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             registry,
+            sessions,
             metrics,
             webhooks: OnceLock::new(),
         }
@@ -61,20 +69,16 @@ impl LocalBus {
 impl EventSink for LocalBus {
     fn activity_committed(&self, activity: &Activity) {
         self.metrics.event_published(activity.kind);
-        // The registry never blocks on a session (it uses `try_send`), so its
-        // own mailbox drains as fast as events commit; `do_send` keeps the
-        // store's writer thread from ever waiting on it.
-        self.registry.do_send(DeliverToUser {
-            user: activity.user_id.clone(),
-            frame: Arc::new(Outbound::event(activity)),
-        });
+        // `deliver` never waits on a session (it uses `try_send`), so the
+        // store's writer thread hands the frame to each mailbox itself, in
+        // commit order, with no hop through the registry's thread.
+        self.sessions
+            .deliver(&activity.user_id, &Arc::new(Outbound::event(activity)));
     }
 
     fn task_committed(&self, task: &Task) {
-        self.registry.do_send(DeliverToUser {
-            user: task.user_id.clone(),
-            frame: Arc::new(Outbound::task(task)),
-        });
+        self.sessions
+            .deliver(&task.user_id, &Arc::new(Outbound::task(task)));
     }
 
     fn deliveries_committed(&self, deliveries: &[Delivery]) {
@@ -101,10 +105,7 @@ impl Bus for LocalBus {
     }
 
     fn webhook_attempted(&self, owner: &UserId, frame: Outbound) {
-        self.registry.do_send(DeliverToUser {
-            user: owner.clone(),
-            frame: Arc::new(frame),
-        });
+        self.sessions.deliver(owner, &Arc::new(frame));
     }
 
     fn token_revoked(&self, owner: &UserId, token: &TokenId) -> BoxFuture<'static, ()> {

@@ -8,8 +8,9 @@
 //! instead of making the registry, or anyone else, wait for it.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use actix::prelude::*;
 use hub_core::frames::Outbound;
@@ -53,9 +54,8 @@ impl QueueGauge {
     }
 }
 
-/// A session asks to join. Fails when its user already has the maximum.
-#[derive(Message)]
-#[rtype(result = "Result<(), ConnectRefused>")]
+/// A session asks to join ([`SessionDirectory::connect`]). Fails when its
+/// user already has the maximum.
 pub struct Connect {
     pub user: UserId,
     pub session: SessionId,
@@ -76,14 +76,6 @@ pub enum ConnectRefused {
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct CloseAll;
-
-/// A session has ended.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Disconnect {
-    pub user: UserId,
-    pub session: SessionId,
-}
 
 /// A frame for every session of one user.
 #[derive(Message)]
@@ -157,33 +149,69 @@ struct Entry {
     gauge: Arc<QueueGauge>,
 }
 
-pub struct SessionRegistry {
-    /// Sessions by user; most users hold a handful, so a Vec beats a map.
-    users: HashMap<UserId, Vec<Entry>>,
-    /// Total sessions, kept so counts need no walk.
-    total: usize,
+/// Users per shard lock of the [`SessionDirectory`]: enough that the writer
+/// thread, the registry and the webhook arbiter rarely meet on one.
+const SHARDS: usize = 16;
+
+type Shard = HashMap<UserId, Vec<Entry>>;
+
+/// This node's sessions by user. The registry owns it and shares it with the
+/// sessions, which join and leave it from their own threads, and with whoever
+/// hands out a user's frames: in embedded mode the store's writer thread puts
+/// each committed event into the user's sessions' mailboxes itself. No
+/// message crosses to the registry's thread on a connect, a disconnect or an
+/// event.
+///
+/// Presence (`online` when a user's first session joins, `offline` when the
+/// last one leaves or is evicted) is sent while holding the user's shard
+/// lock, so for one user the presence actor gets the changes in the order
+/// they happened, whichever threads made them.
+pub struct SessionDirectory {
+    shards: Box<[Mutex<Shard>]>,
+    /// Sessions in the directory, kept so counts need no walk.
+    total: AtomicUsize,
     limits: RegistryLimits,
-    /// Set by `CloseAll`: refuse new sessions.
-    closing: bool,
-    /// Told when a user comes online or goes offline on this node.
-    presence: Option<Recipient<Presence>>,
     metrics: Arc<Metrics>,
+    /// Set by `CloseAll`: refuse new sessions.
+    closing: AtomicBool,
+    /// Told when a user comes online or goes offline on this node.
+    presence: OnceLock<Recipient<Presence>>,
 }
 
-impl SessionRegistry {
-    pub fn new(limits: RegistryLimits, metrics: Arc<Metrics>) -> Self {
+/// What a session waits for after joining: in cluster mode, the bridge's
+/// answer that it has subscribed to the user's channel (or noted the user for
+/// when Redis is back). It resolves however the session fares meanwhile.
+pub type PresenceAck = tokio::sync::oneshot::Receiver<()>;
+
+impl SessionDirectory {
+    fn new(limits: RegistryLimits, metrics: Arc<Metrics>) -> Self {
         Self {
-            users: HashMap::new(),
-            total: 0,
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            total: AtomicUsize::new(0),
             limits,
-            closing: false,
-            presence: None,
             metrics,
+            closing: AtomicBool::new(false),
+            presence: OnceLock::new(),
         }
     }
 
+    fn shard(&self, user: &UserId) -> MutexGuard<'_, Shard> {
+        let mut h = std::hash::DefaultHasher::new();
+        user.hash(&mut h);
+        let i = h.finish() as usize % SHARDS;
+        // A panic while holding a shard leaves plain data behind: go on.
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
+        for shard in self.shards.iter() {
+            f(&mut shard.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Tells the presence actor; called with the user's shard locked.
     fn offline(&self, user: &UserId) {
-        if let Some(p) = &self.presence {
+        if let Some(p) = self.presence.get() {
             p.do_send(Presence {
                 user: user.clone(),
                 online: false,
@@ -191,50 +219,174 @@ impl SessionRegistry {
         }
     }
 
+    /// Adds a session. When it is its user's first, the presence actor is
+    /// told, and the session should wait for the returned answer before it
+    /// counts as live (cluster mode subscribes to the user's channel first).
+    /// Called from an actix thread (a session's).
+    pub fn connect(&self, msg: Connect) -> Result<Option<PresenceAck>, ConnectRefused> {
+        let ack = {
+            let mut shard = self.shard(&msg.user);
+            // Checked under the lock: `CloseAll` sets the flag, then walks
+            // every shard, so a session either sees it or is seen by it.
+            if self.closing.load(Ordering::Acquire) {
+                return Err(ConnectRefused::ShuttingDown);
+            }
+            let held = shard.get(&msg.user).map_or(0, Vec::len);
+            if held >= self.limits.max_sessions_per_user {
+                return Err(ConnectRefused::TooManySessions);
+            }
+            let first = held == 0;
+            let ack = match (self.presence.get(), first) {
+                (Some(presence), true) => {
+                    // Queued now, under the lock. actix skips a message whose
+                    // asker has gone, so the asking is not left to the
+                    // session, which may stop before the answer.
+                    let ask = presence.send(Presence {
+                        user: msg.user.clone(),
+                        online: true,
+                    });
+                    let (answered, ack) = tokio::sync::oneshot::channel();
+                    actix::spawn(async move {
+                        let _ = ask.await;
+                        let _ = answered.send(());
+                    });
+                    Some(ack)
+                }
+                _ => None,
+            };
+            shard.entry(msg.user).or_default().push(Entry {
+                session: msg.session,
+                recipient: msg.recipient,
+                gauge: msg.gauge,
+            });
+            ack
+        };
+        self.total.fetch_add(1, Ordering::Relaxed);
+        self.publish_count();
+        Ok(ack)
+    }
+
+    /// Removes a session that has ended (it may be gone already, if a
+    /// delivery evicted it).
+    pub fn disconnect(&self, user: &UserId, session: &SessionId) {
+        let removed = {
+            let mut shard = self.shard(user);
+            let Some(sessions) = shard.get_mut(user) else {
+                return;
+            };
+            let before = sessions.len();
+            sessions.retain(|e| &e.session != session);
+            let removed = before - sessions.len();
+            if sessions.is_empty() {
+                shard.remove(user);
+                self.offline(user);
+            }
+            removed
+        };
+        self.total.fetch_sub(removed, Ordering::Relaxed);
+        self.publish_count();
+    }
+
+    /// Hands `frame` to every session of `user`, dropping (and counting) the
+    /// ones past their bounds. Never waits on a session.
+    pub fn deliver(&self, user: &UserId, frame: &Arc<Outbound>) {
+        let (sent, dropped, evicted) = {
+            let mut shard = self.shard(user);
+            let Some(sessions) = shard.get_mut(user) else {
+                return;
+            };
+            let before = sessions.len();
+            let mut evicted = 0;
+            sessions.retain(|entry| offer(&self.limits, entry, frame, &mut evicted));
+            let dropped = before - sessions.len();
+            let sent = sessions.len();
+            if sessions.is_empty() {
+                shard.remove(user);
+                self.offline(user);
+            }
+            (sent, dropped, evicted)
+        };
+        self.metrics
+            .frames_sent
+            .fetch_add(sent as u64, Ordering::Relaxed);
+        if dropped > 0 {
+            self.dropped(dropped, evicted);
+        }
+    }
+
     fn publish_count(&self) {
         self.metrics
             .sessions
-            .store(self.total as i64, Ordering::Relaxed);
+            .store(self.total.load(Ordering::Relaxed) as i64, Ordering::Relaxed);
     }
 
     /// Removes `dropped` sessions from the total and counts the evictions.
-    fn dropped(&mut self, dropped: usize, evicted: usize) {
-        self.total -= dropped;
+    fn dropped(&self, dropped: usize, evicted: usize) {
+        self.total.fetch_sub(dropped, Ordering::Relaxed);
         self.metrics
             .slow_consumers
             .fetch_add(evicted as u64, Ordering::Relaxed);
         self.publish_count();
     }
 
-    /// Tries to hand `frame` to one session; false means drop the session.
-    /// `evicted` counts sessions dropped for being slow.
-    fn offer(
-        limits: &RegistryLimits,
-        entry: &Entry,
-        frame: &Arc<Outbound>,
-        evicted: &mut usize,
-    ) -> bool {
-        let gauge = &entry.gauge;
-        let frames = gauge.frames.load(Ordering::Relaxed);
-        let bytes = gauge.bytes.load(Ordering::Relaxed);
-        if frames >= limits.max_queued_frames || bytes + frame.len() > limits.max_queued_bytes {
-            warn!(session_id = %entry.session, frames, bytes, "slow consumer: session evicted");
+    /// Sessions on this node.
+    pub fn len(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Tries to hand `frame` to one session; false means drop the session.
+/// `evicted` counts sessions dropped for being slow.
+fn offer(
+    limits: &RegistryLimits,
+    entry: &Entry,
+    frame: &Arc<Outbound>,
+    evicted: &mut usize,
+) -> bool {
+    let gauge = &entry.gauge;
+    let frames = gauge.frames.load(Ordering::Relaxed);
+    let bytes = gauge.bytes.load(Ordering::Relaxed);
+    if frames >= limits.max_queued_frames || bytes + frame.len() > limits.max_queued_bytes {
+        warn!(session_id = %entry.session, frames, bytes, "slow consumer: session evicted");
+        gauge.evicted.store(true, Ordering::Relaxed);
+        *evicted += 1;
+        return false;
+    }
+    gauge.frames.fetch_add(1, Ordering::Relaxed);
+    gauge.bytes.fetch_add(frame.len(), Ordering::Relaxed);
+    match entry.recipient.try_send(Deliver::Frame(frame.clone())) {
+        Ok(()) => true,
+        Err(SendError::Full(_)) => {
+            warn!(session_id = %entry.session, "slow consumer: mailbox full, session evicted");
             gauge.evicted.store(true, Ordering::Relaxed);
             *evicted += 1;
-            return false;
+            false
         }
-        gauge.frames.fetch_add(1, Ordering::Relaxed);
-        gauge.bytes.fetch_add(frame.len(), Ordering::Relaxed);
-        match entry.recipient.try_send(Deliver::Frame(frame.clone())) {
-            Ok(()) => true,
-            Err(SendError::Full(_)) => {
-                warn!(session_id = %entry.session, "slow consumer: mailbox full, session evicted");
-                gauge.evicted.store(true, Ordering::Relaxed);
-                *evicted += 1;
-                false
-            }
-            Err(SendError::Closed(_)) => false,
+        Err(SendError::Closed(_)) => false,
+    }
+}
+
+/// Supervises this node's sessions: owns their [`SessionDirectory`], and
+/// runs what touches all of them (broadcasts, shutdown, resyncs, counts).
+pub struct SessionRegistry {
+    directory: Arc<SessionDirectory>,
+}
+
+impl SessionRegistry {
+    pub fn new(limits: RegistryLimits, metrics: Arc<Metrics>) -> Self {
+        Self {
+            directory: Arc::new(SessionDirectory::new(limits, metrics)),
         }
+    }
+
+    /// The directory its sessions join, for them and for whoever delivers
+    /// frames.
+    pub fn directory(&self) -> Arc<SessionDirectory> {
+        self.directory.clone()
     }
 }
 
@@ -242,48 +394,13 @@ impl Actor for SessionRegistry {
     type Context = Context<Self>;
 }
 
-impl Handler<Connect> for SessionRegistry {
-    type Result = ResponseFuture<Result<(), ConnectRefused>>;
-
-    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Self::Result {
-        if self.closing {
-            return Box::pin(async { Err(ConnectRefused::ShuttingDown) });
-        }
-        let sessions = self.users.entry(msg.user.clone()).or_default();
-        if sessions.len() >= self.limits.max_sessions_per_user {
-            return Box::pin(async { Err(ConnectRefused::TooManySessions) });
-        }
-        let first = sessions.is_empty();
-        sessions.push(Entry {
-            session: msg.session,
-            recipient: msg.recipient,
-            gauge: msg.gauge,
-        });
-        self.total += 1;
-        self.publish_count();
-        match (&self.presence, first) {
-            (Some(presence), true) => {
-                let ask = presence.send(Presence {
-                    user: msg.user,
-                    online: true,
-                });
-                Box::pin(async move {
-                    // The bridge answers once subscribed, or once it has noted
-                    // the user for when Redis is back.
-                    let _ = ask.await;
-                    Ok(())
-                })
-            }
-            _ => Box::pin(async { Ok(()) }),
-        }
-    }
-}
-
 impl Handler<SetPresence> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) {
-        self.presence = Some(msg.0);
+        if self.directory.presence.set(msg.0).is_err() {
+            warn!("a presence recipient was already set");
+        }
     }
 }
 
@@ -291,9 +408,11 @@ impl Handler<ResyncAll> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
-        for entry in self.users.values().flatten() {
-            let _ = entry.recipient.try_send(Deliver::Resync);
-        }
+        self.directory.each_shard(|shard| {
+            for entry in shard.values().flatten() {
+                let _ = entry.recipient.try_send(Deliver::Resync);
+            }
+        });
     }
 }
 
@@ -301,7 +420,8 @@ impl Handler<TokenRevoked> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: TokenRevoked, _: &mut Context<Self>) {
-        for entry in self.users.get(&msg.user).into_iter().flatten() {
+        let shard = self.directory.shard(&msg.user);
+        for entry in shard.get(&msg.user).into_iter().flatten() {
             // A full mailbox means a slow session, evicted soon anyway.
             let _ = entry
                 .recipient
@@ -310,46 +430,11 @@ impl Handler<TokenRevoked> for SessionRegistry {
     }
 }
 
-impl Handler<Disconnect> for SessionRegistry {
-    type Result = ();
-
-    fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
-        if let Some(sessions) = self.users.get_mut(&msg.user) {
-            let before = sessions.len();
-            sessions.retain(|e| e.session != msg.session);
-            self.total -= before - sessions.len();
-            if sessions.is_empty() {
-                self.users.remove(&msg.user);
-                self.offline(&msg.user);
-            }
-            self.publish_count();
-        }
-    }
-}
-
 impl Handler<DeliverToUser> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: DeliverToUser, _: &mut Context<Self>) {
-        let Some(sessions) = self.users.get_mut(&msg.user) else {
-            return;
-        };
-        let limits = self.limits;
-        let before = sessions.len();
-        let mut evicted = 0;
-        sessions.retain(|entry| Self::offer(&limits, entry, &msg.frame, &mut evicted));
-        let dropped = before - sessions.len();
-        let sent = sessions.len();
-        if sessions.is_empty() {
-            self.users.remove(&msg.user);
-            self.offline(&msg.user);
-        }
-        self.metrics
-            .frames_sent
-            .fetch_add(sent as u64, Ordering::Relaxed);
-        if dropped > 0 {
-            self.dropped(dropped, evicted);
-        }
+        self.directory.deliver(&msg.user, &msg.frame);
     }
 }
 
@@ -357,27 +442,28 @@ impl Handler<BroadcastFrame> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: BroadcastFrame, _: &mut Context<Self>) {
-        let limits = self.limits;
+        let directory = self.directory.clone();
+        let limits = directory.limits;
         let mut dropped = 0;
         let mut evicted = 0;
-        let mut gone = Vec::new();
-        self.users.retain(|user, sessions| {
-            let before = sessions.len();
-            sessions.retain(|entry| Self::offer(&limits, entry, &msg.0, &mut evicted));
-            dropped += before - sessions.len();
-            if sessions.is_empty() {
-                gone.push(user.clone());
-            }
-            !sessions.is_empty()
+        directory.each_shard(|shard| {
+            shard.retain(|user, sessions| {
+                let before = sessions.len();
+                sessions.retain(|entry| offer(&limits, entry, &msg.0, &mut evicted));
+                dropped += before - sessions.len();
+                if sessions.is_empty() {
+                    directory.offline(user);
+                }
+                !sessions.is_empty()
+            });
         });
-        for user in &gone {
-            self.offline(user);
-        }
-        self.dropped(dropped, evicted);
-        self.metrics
+        directory.dropped(dropped, evicted);
+        let total = directory.len();
+        directory
+            .metrics
             .frames_sent
-            .fetch_add(self.total as u64, Ordering::Relaxed);
-        debug!(sessions = self.total, "broadcast fanned out");
+            .fetch_add(total as u64, Ordering::Relaxed);
+        debug!(sessions = total, "broadcast fanned out");
     }
 }
 
@@ -385,16 +471,18 @@ impl Handler<CloseAll> for SessionRegistry {
     type Result = usize;
 
     fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) -> usize {
-        self.closing = true;
+        self.directory.closing.store(true, Ordering::Release);
         let mut told = 0;
-        for entry in self.users.values().flatten() {
-            // A full mailbox means the session is stuck anyway; the server's
-            // shutdown timeout ends its connection.
-            let close = Deliver::Close(hub_core::frames::Close::ServiceRestart);
-            if entry.recipient.try_send(close).is_ok() {
-                told += 1;
+        self.directory.each_shard(|shard| {
+            for entry in shard.values().flatten() {
+                // A full mailbox means the session is stuck anyway; the
+                // server's shutdown timeout ends its connection.
+                let close = Deliver::Close(hub_core::frames::Close::ServiceRestart);
+                if entry.recipient.try_send(close).is_ok() {
+                    told += 1;
+                }
             }
-        }
+        });
         told
     }
 }
@@ -403,10 +491,202 @@ impl Handler<Counts> for SessionRegistry {
     type Result = MessageResult<Counts>;
 
     fn handle(&mut self, msg: Counts, _: &mut Context<Self>) -> Self::Result {
+        let mut users_online = 0;
+        self.directory.each_shard(|shard| {
+            users_online += shard.values().filter(|s| !s.is_empty()).count();
+        });
+        let your_sessions = self
+            .directory
+            .shard(&msg.user)
+            .get(&msg.user)
+            .map_or(0, Vec::len);
         MessageResult(SessionCounts {
-            node_sessions: self.total,
-            users_online: self.users.len(),
-            your_sessions: self.users.get(&msg.user).map_or(0, Vec::len),
+            node_sessions: self.directory.len(),
+            users_online,
+            your_sessions,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stands in for a session: keeps the text of every frame it is handed.
+    struct Sink(Arc<Mutex<Vec<String>>>);
+
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Deliver> for Sink {
+        type Result = ();
+        fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+            if let Deliver::Frame(frame) = msg {
+                self.0.lock().unwrap().push(frame.text.to_string());
+            }
+        }
+    }
+
+    /// Stands in for the Redis bridge: keeps every presence change.
+    struct Watcher(Arc<Mutex<Vec<bool>>>);
+
+    impl Actor for Watcher {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Presence> for Watcher {
+        type Result = ();
+        fn handle(&mut self, msg: Presence, _: &mut Context<Self>) {
+            self.0.lock().unwrap().push(msg.online);
+        }
+    }
+
+    fn frame(text: &str) -> Arc<Outbound> {
+        Arc::new(Outbound::remote_control(text.to_owned().into()))
+    }
+
+    async fn settle() {
+        actix::clock::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    struct Setup {
+        registry: Addr<SessionRegistry>,
+        directory: Arc<SessionDirectory>,
+        presence: Arc<Mutex<Vec<bool>>>,
+    }
+
+    fn setup() -> Setup {
+        let limits = RegistryLimits {
+            max_sessions_per_user: 5,
+            max_queued_frames: 4,
+            max_queued_bytes: 1 << 20,
+        };
+        let registry = SessionRegistry::new(limits, Arc::new(Metrics::default()));
+        let directory = registry.directory();
+        let registry = registry.start();
+        let presence = Arc::new(Mutex::new(Vec::new()));
+        let watcher = Watcher(presence.clone()).start();
+        registry.do_send(SetPresence(watcher.recipient()));
+        Setup {
+            registry,
+            directory,
+            presence,
+        }
+    }
+
+    fn connect(
+        directory: &SessionDirectory,
+        user: &UserId,
+    ) -> (Arc<QueueGauge>, SessionId, Arc<Mutex<Vec<String>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let gauge = Arc::new(QueueGauge::default());
+        let session = SessionId::generate();
+        directory
+            .connect(Connect {
+                user: user.clone(),
+                session: session.clone(),
+                recipient: Sink(got.clone()).start().recipient(),
+                gauge: gauge.clone(),
+            })
+            .unwrap();
+        (gauge, session, got)
+    }
+
+    #[actix::test]
+    async fn frames_from_another_thread_reach_every_session_in_order() {
+        let s = setup();
+        settle().await;
+        let user = UserId("u1".into());
+        let (_, _, a) = connect(&s.directory, &user);
+        let (_, _, b) = connect(&s.directory, &user);
+        let directory = s.directory.clone();
+        let u = user.clone();
+        std::thread::spawn(move || {
+            for i in 0..3 {
+                directory.deliver(&u, &frame(&i.to_string()));
+            }
+        })
+        .join()
+        .unwrap();
+        settle().await;
+        assert_eq!(*a.lock().unwrap(), ["0", "1", "2"]);
+        assert_eq!(*b.lock().unwrap(), ["0", "1", "2"]);
+        assert_eq!(s.directory.len(), 2);
+        // Only the first session of the user announced it.
+        assert_eq!(*s.presence.lock().unwrap(), [true]);
+    }
+
+    #[actix::test]
+    async fn evicting_the_last_session_takes_the_user_offline_once() {
+        let s = setup();
+        settle().await;
+        let user = UserId("u2".into());
+        let (gauge, session, got) = connect(&s.directory, &user);
+        // The session has four frames it has not written: the next one
+        // evicts it.
+        gauge.frames.store(4, Ordering::Relaxed);
+        s.directory.deliver(&user, &frame("late"));
+        assert!(gauge.evicted.load(Ordering::Relaxed));
+        assert_eq!(s.directory.len(), 0);
+        // The evicted session ends later; its disconnect changes nothing.
+        s.directory.disconnect(&user, &session);
+        assert_eq!(s.directory.len(), 0);
+        settle().await;
+        assert!(got.lock().unwrap().is_empty());
+        assert_eq!(*s.presence.lock().unwrap(), [true, false]);
+        let counts = s
+            .registry
+            .send(Counts { user: user.clone() })
+            .await
+            .unwrap();
+        assert_eq!((counts.node_sessions, counts.users_online), (0, 0));
+        // A new session of the user brings it back online, and gets frames.
+        let (_, _, again) = connect(&s.directory, &user);
+        s.directory.deliver(&user, &frame("back"));
+        settle().await;
+        assert_eq!(*again.lock().unwrap(), ["back"]);
+        assert_eq!(*s.presence.lock().unwrap(), [true, false, true]);
+    }
+
+    #[actix::test]
+    async fn disconnecting_the_last_session_takes_the_user_offline() {
+        let s = setup();
+        settle().await;
+        let user = UserId("u4".into());
+        let (_, first, _) = connect(&s.directory, &user);
+        let (_, second, _) = connect(&s.directory, &user);
+        s.directory.disconnect(&user, &first);
+        settle().await;
+        assert_eq!(*s.presence.lock().unwrap(), [true]);
+        s.directory.disconnect(&user, &second);
+        settle().await;
+        assert_eq!(*s.presence.lock().unwrap(), [true, false]);
+        assert_eq!(s.directory.len(), 0);
+    }
+
+    #[actix::test]
+    async fn limits_and_shutdown_refuse_sessions() {
+        let s = setup();
+        settle().await;
+        let user = UserId("u5".into());
+        for _ in 0..5 {
+            connect(&s.directory, &user);
+        }
+        let sixth = s.directory.connect(Connect {
+            user: user.clone(),
+            session: SessionId::generate(),
+            recipient: Sink(Default::default()).start().recipient(),
+            gauge: Arc::new(QueueGauge::default()),
+        });
+        assert!(matches!(sixth, Err(ConnectRefused::TooManySessions)));
+        assert_eq!(s.registry.send(CloseAll).await.unwrap(), 5);
+        let late = s.directory.connect(Connect {
+            user: UserId("u6".into()),
+            session: SessionId::generate(),
+            recipient: Sink(Default::default()).start().recipient(),
+            gauge: Arc::new(QueueGauge::default()),
+        });
+        assert!(matches!(late, Err(ConnectRefused::ShuttingDown)));
     }
 }

@@ -4,7 +4,7 @@
 //! deprecated upstream in favour of `actix-ws`): moving transports touches
 //! nothing else.
 //!
-//! A session greets the client, registers with the [`SessionRegistry`], replays
+//! A session joins the registry's [`SessionDirectory`], greets the client, replays
 //! history when asked to resume, then writes whatever the registry hands it,
 //! in id order and through its filter. It pings every `heartbeat_interval`,
 //! closes after `client_timeout` of silence (1001), at token expiry unless a
@@ -23,7 +23,7 @@ use hub_core::store::HistoryWindow;
 use hub_core::{ActivityId, SessionId, Store, TokenId, UserId};
 use tracing::{debug, info, warn, Span};
 
-use crate::registry::{Connect, ConnectRefused, Deliver, Disconnect, QueueGauge, SessionRegistry};
+use crate::registry::{Connect, ConnectRefused, Deliver, QueueGauge, SessionDirectory};
 use hub_core::metrics::Metrics;
 
 /// Checks an access token presented in a `refresh` frame: its user and `exp`.
@@ -44,7 +44,8 @@ pub struct SessionConfig {
 
 /// Everything a session needs from the hub, shared by all sessions.
 pub struct SessionDeps {
-    pub registry: Addr<SessionRegistry>,
+    /// The registry's directory, which sessions join and leave.
+    pub sessions: Arc<SessionDirectory>,
     pub store: Arc<dyn Store>,
     pub tokens: Arc<dyn TokenCheck>,
     pub config: SessionConfig,
@@ -229,6 +230,29 @@ impl WsSession {
         }));
     }
 
+    /// Registered (and, in cluster mode, subscribed): every event after the
+    /// welcome reaches the session.
+    fn opened(&mut self, ctx: &mut WebsocketContext<Self>) {
+        let config = &self.deps.config;
+        self.send(
+            ctx,
+            &ServerFrame::Welcome {
+                session_id: self.id.as_str(),
+                user_id: self.user.as_str(),
+                node_id: &config.node_id,
+                heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
+                server_time: frames::rfc3339(Utc::now()),
+            },
+        );
+        {
+            let _guard = self.span.enter();
+            info!("session opened");
+        }
+        if let Some(from) = self.initial_resume.take() {
+            self.resume(from, ctx);
+        }
+    }
+
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
@@ -315,50 +339,29 @@ impl Actor for WsSession {
             recipient: ctx.address().recipient(),
             gauge: self.gauge.clone(),
         };
-        ctx.wait(
-            self.deps.registry.send(connect).into_actor(self).map(
-                |result, act, ctx| match result {
-                    Ok(Ok(())) => {
-                        act.registered = true;
-                        // Welcome only once registered (and, in cluster mode,
-                        // subscribed): every event after it reaches the session.
-                        let config = &act.deps.config;
-                        act.send(
-                            ctx,
-                            &ServerFrame::Welcome {
-                                session_id: act.id.as_str(),
-                                user_id: act.user.as_str(),
-                                node_id: &config.node_id,
-                                heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
-                                server_time: frames::rfc3339(Utc::now()),
-                            },
-                        );
-                        {
-                            let _guard = act.span.enter();
-                            info!("session opened");
-                        }
-                        if let Some(from) = act.initial_resume.take() {
-                            act.resume(from, ctx);
-                        }
-                    }
-                    Ok(Err(ConnectRefused::TooManySessions)) => {
-                        act.close(ctx, Close::TooManySessions, "too many sessions")
-                    }
-                    Ok(Err(ConnectRefused::ShuttingDown)) => {
-                        act.close(ctx, Close::ServiceRestart, "service restart")
-                    }
-                    Err(_) => act.close(ctx, Close::InternalError, "registry unavailable"),
-                },
-            ),
-        );
+        match self.deps.sessions.connect(connect) {
+            Ok(ack) => {
+                self.registered = true;
+                match ack {
+                    None => self.opened(ctx),
+                    // Cluster mode, the user's first session here: welcome
+                    // once the bridge has subscribed (or noted the user for
+                    // when Redis is back); frames wait in the mailbox.
+                    Some(ack) => ctx.wait(ack.into_actor(self).map(|_, act, ctx| act.opened(ctx))),
+                }
+            }
+            Err(ConnectRefused::TooManySessions) => {
+                self.close(ctx, Close::TooManySessions, "too many sessions")
+            }
+            Err(ConnectRefused::ShuttingDown) => {
+                self.close(ctx, Close::ServiceRestart, "service restart")
+            }
+        }
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         if self.registered {
-            self.deps.registry.do_send(Disconnect {
-                user: self.user.clone(),
-                session: self.id.clone(),
-            });
+            self.deps.sessions.disconnect(&self.user, &self.id);
         }
         let _guard = self.span.enter();
         debug!("session stopped");

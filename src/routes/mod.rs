@@ -49,7 +49,10 @@ pub async fn fallback(req: HttpRequest, contract: web::Data<Contract>) -> HttpRe
 
 /// Everything under `/api` that handlers serve.
 pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(auth::register)
+    // The WebSocket upgrade first: the router tries routes in order, and
+    // every route with a `{param}` before it costs a regex match per connect.
+    cfg.service(ws::connect)
+        .service(auth::register)
         .service(auth::login)
         .service(auth::refresh)
         .service(auth::logout)
@@ -88,6 +91,5 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(webhooks::retry_delivery)
         .service(portal::create_session)
         .service(portal::exchange)
-        .service(ws::status)
-        .service(ws::connect);
+        .service(ws::status);
 }
