@@ -106,6 +106,13 @@ impl Args {
         }
     }
 
+    /// A duration option, if given.
+    pub fn optional_duration(&self, key: &str) -> anyhow::Result<Option<Duration>> {
+        self.raw(key)
+            .map(|v| parse_duration(v).with_context(|| format!("--{key} {v:?}")))
+            .transpose()
+    }
+
     /// Fails if an option was given that no part of the scenario read.
     pub fn finish(&self) -> anyhow::Result<()> {
         let used = self.used.borrow();

@@ -40,6 +40,7 @@ scenarios (defaults are the target loads):
                --publishers 8 --connect-concurrency 256 --drain 5s
   idle         --sessions 19000 --users N/19 --connect-concurrency 256 --settle 2s --hold 5s
   publish      --users 20 --connections 64 --duration 10s --verify-kill9 true|false
+               --kill-at T   (kill -9 the hub T into the run, publishers in flight)
   ratelimit    --connections 32 --duration 10s --rounds 2      (spawns hubs: limiter off, on)
   login-storm  fanout options + --login-concurrency 8
   soak         fanout options (--duration 10m) + --sample-every 10s --rss-warmup 60s

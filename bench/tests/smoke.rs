@@ -188,6 +188,30 @@ fn publish_survives_kill9() {
 }
 
 #[test]
+fn publish_killed_in_flight_keeps_every_acknowledged_activity() {
+    let (code, r) = bench(
+        "publish",
+        &[
+            "--users",
+            "2",
+            "--connections",
+            "4",
+            "--duration",
+            "2s",
+            "--kill-at",
+            "1s",
+        ],
+    );
+    assert_eq!(r["errors"], Value::Array(vec![]), "{r}");
+    assert_eq!(code, 0, "{r}");
+    let m = &r["metrics"];
+    assert!(m["acknowledged"].as_u64().unwrap() > 0, "{r}");
+    // The publishers kept going after the kill, and failed.
+    assert!(m["errors"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(m["found_after_kill9"], m["acknowledged"], "{r}");
+}
+
+#[test]
 fn ratelimit_compares_limiter_off_and_on() {
     let (code, r) = bench(
         "ratelimit",
