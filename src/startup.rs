@@ -14,9 +14,7 @@ use anyhow::Context as _;
 use hub_actors::bus::{Bus, LocalBus};
 use hub_actors::presence::PresenceTracker;
 use hub_actors::ratelimit::{ActorRateLimiter, RateLimitRegistry};
-use hub_actors::registry::{
-    CloseAll, RegistryLimits, SessionDirectory, SessionRegistry, SetPresence,
-};
+use hub_actors::registry::{CloseAll, RegistryLimits, SessionDirectory, SessionRegistry};
 use hub_actors::session::{SessionConfig, SessionDeps, TokenCheck};
 use hub_actors::webhooks::registry::{DrainAll, WebhookRegistry};
 use hub_actors::webhooks::{send, DeliveryConfig, WebhookDeps};
@@ -168,6 +166,7 @@ async fn cluster_backend(
     settings: &Settings,
     node_id: &str,
     registry: &Addr<SessionRegistry>,
+    sessions: &SessionDirectory,
     metrics: &Arc<Metrics>,
     personal_tokens: &Arc<PersonalTokenCache>,
 ) -> anyhow::Result<Backend> {
@@ -203,7 +202,7 @@ async fn cluster_backend(
         },
     )
     .start();
-    registry.do_send(SetPresence(bridge.recipient()));
+    sessions.set_presence(bridge.recipient());
     Ok(Backend {
         store: Arc::new(store),
         bus,
@@ -279,6 +278,7 @@ impl Application {
                     &settings,
                     &node_id,
                     &registry,
+                    &sessions,
                     &metrics,
                     &personal_tokens,
                 )
@@ -308,7 +308,7 @@ impl Application {
                     check_interval,
                 )
                 .start();
-                registry.do_send(SetPresence(tracker.clone().recipient()));
+                sessions.set_presence(tracker.clone().recipient());
                 tracker
             }
             Presence::Shared(ledger) => PresenceTracker::shared(

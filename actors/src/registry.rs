@@ -101,11 +101,6 @@ pub struct Presence {
     pub online: bool,
 }
 
-/// Registers who wants [`Presence`] (the Redis bridge).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetPresence(pub Recipient<Presence>);
-
 /// One of `user`'s personal access tokens was revoked: every session of that
 /// user on this node hears of it, and those opened with it close.
 #[derive(Message, Clone)]
@@ -206,6 +201,15 @@ impl SessionDirectory {
     fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
         for shard in self.shards.iter() {
             f(&mut shard.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Who hears of [`Presence`] changes: the Redis bridge, or in embedded
+    /// mode the presence tracker. Set once, before the server accepts
+    /// connections (a direct call, so no session can join before it).
+    pub fn set_presence(&self, recipient: Recipient<Presence>) {
+        if self.presence.set(recipient).is_err() {
+            warn!("a presence recipient was already set");
         }
     }
 
@@ -394,16 +398,6 @@ impl Actor for SessionRegistry {
     type Context = Context<Self>;
 }
 
-impl Handler<SetPresence> for SessionRegistry {
-    type Result = ();
-
-    fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) {
-        if self.directory.presence.set(msg.0).is_err() {
-            warn!("a presence recipient was already set");
-        }
-    }
-}
-
 impl Handler<ResyncAll> for SessionRegistry {
     type Result = ();
 
@@ -567,7 +561,7 @@ mod tests {
         let registry = registry.start();
         let presence = Arc::new(Mutex::new(Vec::new()));
         let watcher = Watcher(presence.clone()).start();
-        registry.do_send(SetPresence(watcher.recipient()));
+        directory.set_presence(watcher.recipient());
         Setup {
             registry,
             directory,
