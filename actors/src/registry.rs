@@ -287,8 +287,7 @@ impl SessionDirectory {
             }
             removed
         };
-        self.total.fetch_sub(removed, Ordering::Relaxed);
-        self.publish_count();
+        self.dropped(removed, 0);
     }
 
     /// Hands `frame` to every session of `user`, dropping (and counting) the
@@ -436,7 +435,7 @@ impl Handler<BroadcastFrame> for SessionRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: BroadcastFrame, _: &mut Context<Self>) {
-        let directory = self.directory.clone();
+        let directory = &self.directory;
         let limits = directory.limits;
         let mut dropped = 0;
         let mut evicted = 0;
