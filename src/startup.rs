@@ -171,10 +171,14 @@ async fn cluster_backend(
     personal_tokens: &Arc<PersonalTokenCache>,
 ) -> anyhow::Result<Backend> {
     let prefix = &settings.redis.key_prefix;
-    let (client, conn) = hub_redis::store::connect(url)
+    let conn = hub_redis::store::connect(url)
         .await
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");
+    // The store's writes wait for replicas when asked to; the rest of
+    // cluster mode (presence, leases, rate limits) shares the connection
+    // without waiting.
+    let durable = conn.durable(settings.redis.wait_replicas, settings.redis.wait_timeout.0);
     let webhooks: WebhookSlot = Arc::default();
     let bus = Arc::new(ClusterBus::new(
         conn.clone(),
@@ -183,14 +187,13 @@ async fn cluster_backend(
         webhooks.clone(),
     ));
     let store = RedisStore::new(
-        conn.clone(),
+        durable,
         prefix,
         node_id,
         settings.websocket.history_size,
         bus.clone(),
     );
     let bridge = RedisBridge::new(
-        client,
         conn.clone(),
         prefix,
         node_id,

@@ -79,6 +79,11 @@ pub struct RedisSettings {
     pub url: Option<String>,
     /// Prefix of every Redis key.
     pub key_prefix: String,
+    /// Replicas that must confirm each write of the store before it is
+    /// acknowledged (`WAIT`); 0 acknowledges once the master has it.
+    pub wait_replicas: u32,
+    /// How long a write waits for those replicas.
+    pub wait_timeout: Dur,
 }
 
 #[derive(Clone, Deserialize)]
@@ -251,6 +256,15 @@ impl Settings {
                 key,
                 message: message.into(),
             })
+        }
+        // Redis' WAIT blocks forever with a timeout of 0, and a wait past
+        // the command timeout (2 s) would be cut short by it.
+        let wait = self.redis.wait_timeout.0;
+        if wait.is_zero() || wait >= Duration::from_millis(1900) {
+            return bad(
+                "redis.wait_timeout",
+                "must be more than 0 and less than 1.9s",
+            );
         }
         if self.server.max_body_size == 0 {
             return bad("server.max_body_size", "must be greater than 0");

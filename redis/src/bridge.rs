@@ -40,10 +40,11 @@ use hub_core::store::{ClusterCounts, ClusterView, StoreError};
 use hub_core::tokens::PersonalTokenCache;
 use hub_core::webhook::Delivery;
 use hub_core::{EventSink, TokenId, UserId};
-use redis::aio::{ConnectionManager, PubSubSink};
+use redis::aio::PubSubSink;
 use redis::AsyncCommands;
 use tracing::{error, info, warn};
 
+use crate::conn::RedisConn;
 use crate::keys::Keys;
 
 /// How often a node renews its presence in Redis.
@@ -67,10 +68,9 @@ fn now_ms() -> i64 {
 /// One per node: the pub/sub connection between this node's sessions and
 /// every other node.
 pub struct RedisBridge {
-    /// Opens the pub/sub connection, again after every loss.
-    client: redis::Client,
-    /// Commands (presence bookkeeping); reconnects by itself.
-    conn: ConnectionManager,
+    /// Commands (presence bookkeeping), and the client for the pub/sub
+    /// connection; reconnects by itself and follows failovers.
+    conn: RedisConn,
     /// The channels and presence keys.
     keys: Keys,
     /// This node's name in the presence keys and acknowledgements.
@@ -115,8 +115,7 @@ pub struct Local {
 
 impl RedisBridge {
     pub fn new(
-        client: redis::Client,
-        conn: ConnectionManager,
+        conn: RedisConn,
         prefix: &str,
         node_id: &str,
         local: Local,
@@ -130,7 +129,6 @@ impl RedisBridge {
         Self {
             webhooks,
             tokens,
-            client,
             conn,
             keys: Keys::new(prefix),
             node_id: node_id.to_owned(),
@@ -145,7 +143,6 @@ impl RedisBridge {
     /// Opens the pub/sub connection, subscribes to everything needed and
     /// starts forwarding; on failure schedules another try.
     fn connect(&mut self, ctx: &mut Context<Self>, resync: bool) {
-        let client = self.client.clone();
         let keys = self.keys.clone();
         let registry = self.registry.clone();
         let me = ctx.address();
@@ -157,7 +154,8 @@ impl RedisBridge {
         channels.push(keys.broadcast_channel());
         channels.push(keys.webhook_channel());
         let fut = async move {
-            let pubsub = client.get_async_pubsub().await?;
+            // Under Sentinel this asks where the master is now.
+            let pubsub = acks.client().await?.get_async_pubsub().await?;
             let (mut sink, mut stream) = pubsub.split();
             sink.subscribe(&channels).await?;
             let user_prefix = keys.user_channel_prefix();
@@ -262,7 +260,7 @@ fn pending_elsewhere(webhooks: &WebhookSlot, node: &str, payload: &[u8]) {
 }
 
 /// Adds this node to the acknowledgements of a revocation.
-fn acknowledge_revocation(mut conn: ConnectionManager, list: String, node: &str) {
+fn acknowledge_revocation(mut conn: RedisConn, list: String, node: &str) {
     let node = node.to_owned();
     actix::spawn(async move {
         let done: Result<(), _> = redis::pipe()
@@ -408,7 +406,7 @@ impl Handler<Presence> for RedisBridge {
 /// published on the broadcast channel.
 pub struct ClusterBus {
     /// Publishes broadcasts and revocations.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// The broadcast channel and revocation acknowledgements.
     keys: Keys,
     /// Counts committed events (the sink's only work here).
@@ -419,7 +417,7 @@ pub struct ClusterBus {
 
 impl ClusterBus {
     pub fn new(
-        conn: ConnectionManager,
+        conn: RedisConn,
         prefix: &str,
         metrics: Arc<Metrics>,
         webhooks: WebhookSlot,
@@ -527,7 +525,7 @@ impl Bus for ClusterBus {
 /// Cluster-wide session counts from the nodes' presence keys.
 pub struct RedisClusterView {
     /// Reads the other nodes' presence keys.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// The `nodes`, `nodesessions:*` and `nodeusers:*` names.
     keys: Keys,
     /// This node: its own count comes from its registry, fresher than Redis.
@@ -535,7 +533,7 @@ pub struct RedisClusterView {
 }
 
 impl RedisClusterView {
-    pub fn new(conn: ConnectionManager, prefix: &str, node_id: &str) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str, node_id: &str) -> Self {
         Self {
             conn,
             keys: Keys::new(prefix),

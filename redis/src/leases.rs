@@ -7,13 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hub_core::ids::WebhookId;
 use hub_core::store::{Leases, StoreError};
-use redis::aio::ConnectionManager;
+use crate::conn::RedisConn;
 use redis::Script;
 
 /// Leases in Redis: `lease:{id}` holds the owning node, with a TTL.
 pub struct RedisLeases {
     /// Shared, reconnecting.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// The deployment's key prefix, which the script puts before `lease:`.
     prefix: String,
     /// What a lease held by this node contains.
@@ -25,7 +25,7 @@ pub struct RedisLeases {
 }
 
 impl RedisLeases {
-    pub fn new(conn: ConnectionManager, prefix: &str, node: &str, ttl: Duration) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str, node: &str, ttl: Duration) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),

@@ -4,11 +4,12 @@
 //! `redis/scripts/`; `redis/redis.conf` is a production Redis configuration.
 
 pub mod bridge;
+pub mod conn;
 pub mod keys;
 pub mod leases;
 pub mod presence;
 pub mod ratelimit;
 pub mod store;
 
-pub use redis::aio::ConnectionManager;
+pub use conn::{RedisConn, Target};
 pub use redis::Client;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use hub_core::presence::{PresenceChange, PresenceLedger, PresenceStatus, PresenceTick};
 use hub_core::store::StoreError;
 use hub_core::UserId;
-use redis::aio::ConnectionManager;
+use crate::conn::RedisConn;
 use redis::Script;
 
 use crate::bridge::NODE_TTL;
@@ -23,7 +23,7 @@ use crate::bridge::NODE_TTL;
 /// The cluster's presence ledger: who was announced online, who is gone.
 pub struct RedisPresence {
     /// Shared, reconnecting.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// The deployment's key prefix, which the script puts before its names.
     prefix: String,
     /// This node, as a candidate for the `presence:leader` lease.
@@ -37,7 +37,7 @@ pub struct RedisPresence {
 impl RedisPresence {
     /// `check_interval`: how often this node checks (the lease lasts a few).
     pub fn new(
-        conn: ConnectionManager,
+        conn: RedisConn,
         prefix: &str,
         node_id: &str,
         check_interval: Duration,

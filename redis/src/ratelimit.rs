@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hub_core::ratelimit::{Decision, Quota, RateLimiter};
-use redis::aio::ConnectionManager;
+use crate::conn::RedisConn;
 use redis::Script;
 
 use crate::keys::Keys;
@@ -13,7 +13,7 @@ use crate::keys::Keys;
 /// Checks one request of `key` against `limit` per `window`.
 pub struct RedisGcra {
     /// Shared, reconnecting.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// Names each bucket's key (`rl:<key>` under the deployment's prefix).
     keys: Keys,
     /// `scripts/gcra.lua`, loaded once and then called by its SHA.
@@ -21,7 +21,7 @@ pub struct RedisGcra {
 }
 
 impl RedisGcra {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str) -> Self {
         Self {
             conn,
             keys: Keys::new(prefix),

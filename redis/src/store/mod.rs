@@ -13,21 +13,16 @@ mod users;
 mod webhooks;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use hub_core::store::{Store, StoreError};
 use hub_core::EventSink;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Script;
+use redis::{ErrorKind, Script};
 
+use crate::conn::{RedisConn, Target};
 use crate::keys::Keys;
 
-/// How long one Redis command may take before the call counts as failed.
-pub(crate) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long connecting may take.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idempotency keys live this long.
 pub(crate) const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 /// Activities read per round trip when a list filters by time.
@@ -87,7 +82,7 @@ impl Scripts {
 /// scripts that make each operation atomic.
 pub struct RedisStore {
     /// Shared by every call; cloning it is cheap.
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// The names of every key under the configured prefix.
     keys: Keys,
     /// Loaded once per Redis, then called by SHA.
@@ -102,28 +97,31 @@ pub struct RedisStore {
     node_id: String,
 }
 
-/// Opens a client and a self-reconnecting connection, failing if Redis does
+/// Connects to `url` (one Redis or a Sentinel group), failing if Redis does
 /// not answer now (cluster mode cannot start without it). The error never
 /// repeats the URL, which may hold a password.
-pub async fn connect(url: &str) -> Result<(redis::Client, ConnectionManager), StoreError> {
-    let client = redis::Client::open(url)
-        .map_err(|e| StoreError::Unavailable(format!("redis.url is not a valid Redis URL: {e}")))?;
-    let config = ConnectionManagerConfig::new()
-        .set_response_timeout(RESPONSE_TIMEOUT)
-        .set_connection_timeout(CONNECT_TIMEOUT)
-        .set_number_of_retries(2)
-        .set_max_delay(500);
-    let conn = ConnectionManager::new_with_config(client.clone(), config)
-        .await
-        .map_err(unavailable)?;
-    Ok((client, conn))
+pub async fn connect(url: &str) -> Result<RedisConn, StoreError> {
+    let target = Target::parse(url)?;
+    RedisConn::connect(target).await.map_err(unavailable)
 }
 
+/// Redis could not do it now (down, failing over, loading, refusing writes
+/// without replicas, or a write not confirmed by enough replicas): 503.
+/// Anything else is a bug or a corrupt key: 500.
 pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
     if err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
+        || matches!(
+            err.kind(),
+            ErrorKind::ReadOnly
+                | ErrorKind::TryAgain
+                | ErrorKind::BusyLoadingError
+                | ErrorKind::MasterDown
+                | ErrorKind::ClusterDown
+        )
+        || matches!(err.code(), Some("NOREPLICAS" | "MASTERDOWN" | "LOADING"))
     {
         StoreError::Unavailable(err.to_string())
     } else {
@@ -133,7 +131,7 @@ pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
 
 impl RedisStore {
     pub fn new(
-        conn: ConnectionManager,
+        conn: RedisConn,
         prefix: &str,
         node_id: &str,
         history_size: usize,
@@ -149,7 +147,7 @@ impl RedisStore {
         }
     }
 
-    pub(crate) fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> RedisConn {
         self.conn.clone()
     }
 }

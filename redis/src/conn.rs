@@ -1,0 +1,538 @@
+//! Where the hub's Redis is, and the one command connection every part of
+//! cluster mode shares.
+//!
+//! `redis.url` names either one Redis (`redis://…`, `rediss://…`,
+//! `redis+unix://…`) or a group watched by Sentinel
+//! (`redis+sentinel://[user:password@]h1:p1,h2:p2/<master>[/<db>]`). The
+//! credentials, if any, are the master's; the Sentinels are asked without
+//! them.
+//!
+//! [`RedisConn`] is a cheap, cloneable handle over one multiplexed,
+//! self-reconnecting connection. Under Sentinel it also follows failovers:
+//! when a command fails in a way that says the master is gone (refused,
+//! dropped, timed out) or has become a replica (`READONLY`), the handle asks
+//! the Sentinels for the current master and, if it moved, swaps in a
+//! connection to the new one. A command that was refused or answered
+//! `READONLY` never ran, so it is sent again once on the new master; any
+//! other failure is returned, because the command may have run.
+//!
+//! A handle made by [`RedisConn::durable`] follows every write command with
+//! `WAIT <replicas> <timeout>` in the same pipeline (so on the same
+//! connection): the write is acknowledged only once that many replicas have
+//! it. If fewer confirm in time, the call fails with [`NOT_REPLICATED`]: the
+//! write happened on the master, but may not survive a failover.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use hub_core::store::StoreError;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use tracing::{info, warn};
+
+/// How long one Redis command may take before the call counts as failed.
+pub(crate) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often, at most, the Sentinels are asked again after failures.
+const RESOLVE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The message of a write that fewer replicas than required confirmed.
+pub const NOT_REPLICATED: &str = "write not confirmed by enough replicas";
+
+/// The commands a durable handle follows with `WAIT`: every write the store
+/// makes is one of them (its multi-key writes are all scripts).
+const WRITES: &[&str] = &["EVALSHA", "EVAL", "SET", "SETEX", "GETDEL", "DEL"];
+
+/// Where Redis is, as `redis.url` says.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// One server.
+    Direct(redis::Client),
+    /// A master found through Sentinel.
+    Sentinel(SentinelTarget),
+}
+
+/// A master group watched by Sentinels.
+#[derive(Clone, Debug)]
+pub struct SentinelTarget {
+    /// `host:port` of each Sentinel, asked in order.
+    pub sentinels: Vec<String>,
+    /// The name the Sentinels monitor the master under.
+    pub master: String,
+    /// The master's credentials and database.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: i64,
+}
+
+impl Target {
+    /// Reads `redis.url`. The error never repeats the URL (it may hold a
+    /// password).
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let invalid = |why: &str| StoreError::Unavailable(format!("redis.url is not valid: {why}"));
+        if url.starts_with("redis+cluster://") {
+            return Err(StoreError::Unavailable(
+                "redis.url names a Redis Cluster, which this hub does not support yet; \
+                 use one Redis or a Sentinel group"
+                    .into(),
+            ));
+        }
+        let Some(rest) = url.strip_prefix("redis+sentinel://") else {
+            return redis::Client::open(url)
+                .map(Target::Direct)
+                .map_err(|e| invalid(&e.to_string()));
+        };
+        let (auth, rest) = match rest.rsplit_once('@') {
+            Some((auth, rest)) => (Some(auth), rest),
+            None => (None, rest),
+        };
+        let (username, password) = match auth {
+            None => (None, None),
+            Some(auth) => {
+                let (user, pass) = auth.split_once(':').unwrap_or(("", auth));
+                let decode = |s: &str| {
+                    percent_decode(s).ok_or_else(|| invalid("bad percent-encoding in credentials"))
+                };
+                (
+                    (!user.is_empty()).then(|| decode(user)).transpose()?,
+                    (!pass.is_empty()).then(|| decode(pass)).transpose()?,
+                )
+            }
+        };
+        let (hosts, path) = rest
+            .split_once('/')
+            .ok_or_else(|| invalid("a Sentinel URL ends with /<master name>"))?;
+        let mut path = path.trim_end_matches('/').splitn(2, '/');
+        let master = path.next().unwrap_or_default();
+        if master.is_empty() {
+            return Err(invalid("a Sentinel URL ends with /<master name>"));
+        }
+        let db = match path.next() {
+            None => 0,
+            Some(db) => db
+                .parse()
+                .map_err(|_| invalid("the database after the master name is a number"))?,
+        };
+        let sentinels: Vec<String> = hosts
+            .split(',')
+            .map(|h| {
+                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| invalid("each Sentinel is host:port"))?;
+                if host.is_empty() {
+                    return Err(invalid("each Sentinel is host:port"));
+                }
+                Ok(format!("{host}:{port}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Target::Sentinel(SentinelTarget {
+            sentinels,
+            master: master.to_owned(),
+            username,
+            password,
+            db,
+        }))
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl SentinelTarget {
+    /// Asks each Sentinel in turn where the master is, and checks that the
+    /// server there calls itself master (a Sentinel may not have noticed a
+    /// failover yet). Returns a client for it and its `host:port`.
+    async fn resolve(&self) -> RedisResult<(redis::Client, String)> {
+        let mut last = None;
+        for sentinel in &self.sentinels {
+            match self.ask(sentinel).await {
+                Ok(found) => return Ok(found),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            RedisError::from((ErrorKind::ClientError, "no Sentinel is configured"))
+        }))
+    }
+
+    async fn ask(&self, sentinel: &str) -> RedisResult<(redis::Client, String)> {
+        let client = redis::Client::open(format!("redis://{sentinel}"))?;
+        let mut conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| timeout())??;
+        let addr: Option<(String, u16)> = tokio::time::timeout(
+            RESPONSE_TIMEOUT,
+            redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&self.master)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(|_| timeout())??;
+        let Some((host, port)) = addr else {
+            return Err(RedisError::from((
+                ErrorKind::ClientError,
+                "a Sentinel does not know the master name",
+            )));
+        };
+        let info = redis::ConnectionInfo {
+            addr: redis::ConnectionAddr::Tcp(host.clone(), port),
+            redis: redis::RedisConnectionInfo {
+                db: self.db,
+                username: self.username.clone(),
+                password: self.password.clone(),
+                ..Default::default()
+            },
+        };
+        let master = redis::Client::open(info)?;
+        let mut probe = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            master.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| timeout())??;
+        let role: Vec<Value> = tokio::time::timeout(
+            RESPONSE_TIMEOUT,
+            redis::cmd("ROLE").query_async(&mut probe),
+        )
+        .await
+        .map_err(|_| timeout())??;
+        match role.first() {
+            Some(Value::BulkString(r)) if r == b"master" => Ok((master, format!("{host}:{port}"))),
+            _ => Err(RedisError::from((
+                ErrorKind::ReadOnly,
+                "the server a Sentinel names is not (yet) the master",
+            ))),
+        }
+    }
+}
+
+fn timeout() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
+}
+
+async fn manager(client: redis::Client) -> RedisResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(client, config).await
+}
+
+/// The connection in use, and what it points at.
+struct Current {
+    client: redis::Client,
+    conn: ConnectionManager,
+    /// `host:port` of the master (Sentinel only).
+    addr: String,
+    /// Bumped on every swap, so concurrent failures swap once.
+    generation: u64,
+}
+
+struct Shared {
+    target: Target,
+    current: RwLock<Current>,
+    /// When the Sentinels were last asked, and serialises asking.
+    resolving: tokio::sync::Mutex<Option<Instant>>,
+    /// Failovers followed (for the logs and tests).
+    failovers: Mutex<u64>,
+}
+
+/// `WAIT` after every write: how many replicas, for how long.
+#[derive(Clone, Copy, Debug)]
+struct Wait {
+    replicas: u32,
+    timeout: Duration,
+}
+
+/// One shared command connection to the hub's Redis (see the module docs).
+#[derive(Clone)]
+pub struct RedisConn {
+    shared: Arc<Shared>,
+    wait: Option<Wait>,
+}
+
+impl RedisConn {
+    /// Connects now, failing if Redis (or, under Sentinel, any master) does
+    /// not answer: cluster mode cannot start without it.
+    pub async fn connect(target: Target) -> RedisResult<Self> {
+        let (client, addr) = match &target {
+            Target::Direct(client) => (client.clone(), String::new()),
+            Target::Sentinel(sentinel) => sentinel.resolve().await?,
+        };
+        let conn = manager(client.clone()).await?;
+        if !addr.is_empty() {
+            info!(master = %addr, "redis master found through sentinel");
+        }
+        Ok(Self {
+            shared: Arc::new(Shared {
+                target,
+                current: RwLock::new(Current {
+                    client,
+                    conn,
+                    addr,
+                    generation: 0,
+                }),
+                resolving: tokio::sync::Mutex::new(None),
+                failovers: Mutex::new(0),
+            }),
+            wait: None,
+        })
+    }
+
+    /// A handle whose writes wait for `replicas` replicas (none for 0).
+    pub fn durable(&self, replicas: u32, timeout: Duration) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            wait: (replicas > 0).then_some(Wait { replicas, timeout }),
+        }
+    }
+
+    fn current(&self) -> (ConnectionManager, u64) {
+        let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+        (current.conn.clone(), current.generation)
+    }
+
+    /// How many times this handle moved to a new master.
+    pub fn failovers(&self) -> u64 {
+        *self.shared.failovers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A client for the current master, for connections of their own (the
+    /// pub/sub bridge opens one after every loss). Under Sentinel the
+    /// Sentinels are asked first, so a reconnect goes to the new master.
+    pub async fn client(&self) -> RedisResult<redis::Client> {
+        if matches!(self.shared.target, Target::Sentinel(_)) {
+            let generation = self.current().1;
+            self.follow(generation, true).await?;
+        }
+        let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+        Ok(current.client.clone())
+    }
+
+    /// Under Sentinel, after a failure seen on connection `generation`: asks
+    /// where the master is and swaps connections if it moved. Returns whether
+    /// the connection in use now differs from `generation`.
+    async fn follow(&self, generation: u64, force: bool) -> RedisResult<bool> {
+        let Target::Sentinel(sentinel) = &self.shared.target else {
+            return Ok(false);
+        };
+        let mut last = self.shared.resolving.lock().await;
+        if self.current().1 != generation {
+            // Someone else swapped while this call waited.
+            return Ok(true);
+        }
+        if !force && last.is_some_and(|at| at.elapsed() < RESOLVE_INTERVAL) {
+            return Ok(false);
+        }
+        *last = Some(Instant::now());
+        let (client, addr) = sentinel.resolve().await?;
+        let same = {
+            let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+            current.addr == addr
+        };
+        if same {
+            return Ok(false);
+        }
+        let conn = manager(client.clone()).await?;
+        let mut current = self.shared.current.write().unwrap_or_else(|p| p.into_inner());
+        warn!(from = %current.addr, to = %addr, "redis master moved; following the failover");
+        *current = Current {
+            client,
+            conn,
+            addr,
+            generation: current.generation + 1,
+        };
+        *self.shared.failovers.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        Ok(true)
+    }
+
+    /// After `err` on connection `generation`: whether to send the command
+    /// again (it never ran, and the master moved).
+    async fn after_failure(&self, generation: u64, err: &RedisError) -> bool {
+        if !matches!(self.shared.target, Target::Sentinel(_)) || !master_may_be_gone(err) {
+            return false;
+        }
+        match self.follow(generation, false).await {
+            Ok(moved) => moved && never_ran(err),
+            Err(cause) => {
+                warn!(%cause, "could not ask the sentinels where the redis master is");
+                false
+            }
+        }
+    }
+
+    async fn send(&self, cmd: &Cmd) -> RedisResult<Value> {
+        let (mut conn, generation) = self.current();
+        let wait = self.wait.filter(|_| is_write(cmd));
+        let result = match wait {
+            Some(wait) => durable_write(&mut conn, cmd, wait).await,
+            None => conn.req_packed_command(cmd).await,
+        };
+        match result {
+            Err(err) if self.after_failure(generation, &err).await => {
+                let (mut conn, _) = self.current();
+                match wait {
+                    Some(wait) => durable_write(&mut conn, cmd, wait).await,
+                    None => conn.req_packed_command(cmd).await,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// `cmd` and a `WAIT` in one pipeline: the answer to `cmd` once `wait`'s
+/// replicas have it.
+async fn durable_write(conn: &mut ConnectionManager, cmd: &Cmd, wait: Wait) -> RedisResult<Value> {
+    let mut pipe = Pipeline::new();
+    pipe.add_command(cmd.clone())
+        .cmd("WAIT")
+        .arg(wait.replicas)
+        .arg(wait.timeout.as_millis() as u64);
+    let mut values = conn.req_packed_commands(&pipe, 0, 2).await?;
+    let acked = match values.pop() {
+        Some(Value::Int(n)) => n,
+        _ => 0,
+    };
+    if acked < i64::from(wait.replicas) {
+        warn!(
+            acked,
+            wanted = wait.replicas,
+            "a write was not confirmed by enough replicas"
+        );
+        return Err(RedisError::from((ErrorKind::TryAgain, NOT_REPLICATED)));
+    }
+    Ok(values.pop().unwrap_or(Value::Nil))
+}
+
+fn is_write(cmd: &Cmd) -> bool {
+    cmd.args_iter().next().is_some_and(|name| match name {
+        redis::Arg::Simple(name) => WRITES
+            .iter()
+            .any(|w| w.as_bytes().eq_ignore_ascii_case(name)),
+        redis::Arg::Cursor => false,
+    })
+}
+
+/// A failure that a failover would explain.
+fn master_may_be_gone(err: &RedisError) -> bool {
+    never_ran(err) || err.is_io_error() || err.is_timeout() || err.is_connection_dropped()
+}
+
+/// A failure after which the command certainly did not run.
+fn never_ran(err: &RedisError) -> bool {
+    err.is_connection_refusal() || err.kind() == ErrorKind::ReadOnly
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(self.send(cmd))
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let (mut conn, generation) = self.current();
+            match conn.req_packed_commands(cmd, offset, count).await {
+                Ok(values) => Ok(values),
+                Err(err) => {
+                    if self.after_failure(generation, &err).await {
+                        let (mut conn, _) = self.current();
+                        return conn.req_packed_commands(cmd, offset, count).await;
+                    }
+                    Err(err)
+                }
+            }
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.current().0.get_db()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentinel(url: &str) -> SentinelTarget {
+        match Target::parse(url) {
+            Ok(Target::Sentinel(s)) => s,
+            Ok(other) => panic!("{url} parsed as {other:?}"),
+            Err(err) => panic!("{url}: {err}"),
+        }
+    }
+
+    #[test]
+    fn sentinel_urls_name_the_sentinels_the_master_and_its_credentials() {
+        let s = sentinel("redis+sentinel://a:26379,b:26380/mymaster");
+        assert_eq!(s.sentinels, ["a:26379", "b:26380"]);
+        assert_eq!(s.master, "mymaster");
+        assert_eq!((s.username, s.password, s.db), (None, None, 0));
+
+        let s = sentinel("redis+sentinel://hub:p%40ss@10.0.0.1,10.0.0.2:5000/main/3");
+        assert_eq!(s.sentinels, ["10.0.0.1:26379", "10.0.0.2:5000"]);
+        assert_eq!(s.master, "main");
+        assert_eq!(s.username.as_deref(), Some("hub"));
+        assert_eq!(s.password.as_deref(), Some("p@ss"));
+        assert_eq!(s.db, 3);
+
+        let s = sentinel("redis+sentinel://:secret@h:1/m");
+        assert_eq!((s.username, s.password.as_deref()), (None, Some("secret")));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_repeating_them() {
+        for url in [
+            "redis+sentinel://h:1",
+            "redis+sentinel://h:1/",
+            "redis+sentinel://h:notaport/m",
+            "redis+sentinel://:1/m",
+            "redis+sentinel://h:1/m/notadb",
+            "redis+sentinel://u:%zz@h:1/m",
+            "redis+cluster://h:1,h:2",
+            "nonsense://secret@h",
+        ] {
+            let err = Target::parse(url).expect_err(url).to_string();
+            assert!(err.contains("redis.url"), "{url}: {err}");
+            assert!(!err.contains("secret"), "{url}: {err}");
+        }
+        assert!(matches!(
+            Target::parse("redis://127.0.0.1:6379/0"),
+            Ok(Target::Direct(_))
+        ));
+    }
+
+    #[test]
+    fn durable_handles_wait_after_writes_only() {
+        assert!(is_write(redis::cmd("EVALSHA").arg("abc").arg(0)));
+        assert!(is_write(redis::cmd("set").arg("k").arg("v")));
+        assert!(!is_write(redis::cmd("HGETALL").arg("k")));
+        assert!(!is_write(&redis::cmd("PING")));
+    }
+}
