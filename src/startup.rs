@@ -202,6 +202,7 @@ async fn cluster_backend(
             metrics: metrics.clone(),
             webhooks,
             tokens: personal_tokens.clone(),
+            ids_seen: store.ids_seen(),
         },
     )
     .start();

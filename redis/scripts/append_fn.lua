@@ -10,11 +10,19 @@
 --     history = stream length, ts = RFC 3339 time, created = µs,
 --     dbase = random delivery id suffix, origin = node id,
 --     hour = UTC hours since the epoch, metrics = indexes of the analytics
---     metrics it counts for ('' for none, e.g. '2,7'), nmetrics = how many}
+--     metrics it counts for ('' for none, e.g. '2,7'), nmetrics = how many,
+--     floor = the highest id the calling node has seen: a Redis that lost
+--     its last writes (a failover to a replica that lacked them) must not
+--     assign those ids again)
 -- Returns the sequence number, the JSON and a flat list {delivery, webhook, ...}.
 local function append_activity(a)
   local p, user, kind = a.p, a.user, a.kind
   local seq = redis.call('INCR', p .. 'seq')
+  local floor = tonumber(a.floor) or 0
+  if seq <= floor then
+    seq = floor + 1
+    redis.call('SET', p .. 'seq', seq)
+  end
   local id = string.format('%019d', seq)
   local json = '{"id":"' .. id .. a.tail
   redis.call('SET', p .. 'act:' .. seq, json)

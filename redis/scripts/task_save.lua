@@ -5,7 +5,7 @@
 --       6 task JSON, 7 task_update frame,
 --       8 activity kind ('' for none), 9 activity JSON tail, 10 history size,
 --       11 RFC 3339 time, 12 created (µs), 13 delivery id suffix, 14 node id,
---       15 hour, 16 metrics, 17 metric count
+--       15 hour, 16 metrics, 17 metric count, 18 highest id seen
 -- Returns {'saved'} | {'saved', json, delivery, webhook, ...} | {'conflict'}
 local p, id, user = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'task:' .. id
@@ -28,7 +28,7 @@ redis.call('PUBLISH', p .. 'ch:user:' .. user, 't|' .. ARGV[7])
 if ARGV[8] ~= '' then
   local _, json, deliveries = append_activity({p = p, user = user, kind = ARGV[8], tail = ARGV[9],
     history = ARGV[10], ts = ARGV[11], created = ARGV[12], dbase = ARGV[13], origin = ARGV[14],
-    hour = ARGV[15], metrics = ARGV[16], nmetrics = ARGV[17]})
+    hour = ARGV[15], metrics = ARGV[16], nmetrics = ARGV[17], floor = ARGV[18]})
   local out = {'saved', json}
   for _, v in ipairs(deliveries) do
     table.insert(out, v)

@@ -20,7 +20,7 @@
 //! computes the cluster-wide counts of `/api/ws/status`.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -90,7 +90,18 @@ pub struct RedisBridge {
     /// This node's personal access token cache: revocations published by
     /// any node (`k|<user>|<token>` on the broadcast channel) clear it.
     tokens: Arc<PersonalTokenCache>,
+    /// The highest activity id this node has received. A Redis that comes
+    /// back without its last writes (a replica promoted before it had them,
+    /// a restart from an older file) would hand those ids out again, and a
+    /// session that saw the lost event would take the new one for it; after
+    /// each reconnect the id counter is raised past this first.
+    highest_seen: Arc<AtomicI64>,
 }
+
+/// Raises the activity id counter to at least ARGV[1].
+const RAISE_SEQ: &str = "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') \
+    if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end \
+    return cur";
 
 /// The webhook registry starts after the store and the bus; whoever needs it
 /// shares this slot.
@@ -111,20 +122,18 @@ pub struct Local {
     pub webhooks: WebhookSlot,
     /// The personal access token cache revocations clear.
     pub tokens: Arc<PersonalTokenCache>,
+    /// The highest activity id this node has seen, shared with the store.
+    pub ids_seen: Arc<AtomicI64>,
 }
 
 impl RedisBridge {
-    pub fn new(
-        conn: RedisConn,
-        prefix: &str,
-        node_id: &str,
-        local: Local,
-    ) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str, node_id: &str, local: Local) -> Self {
         let Local {
             registry,
             metrics,
             webhooks,
             tokens,
+            ids_seen,
         } = local;
         Self {
             webhooks,
@@ -137,6 +146,7 @@ impl RedisBridge {
             sink: None,
             users: HashSet::new(),
             backoff: RECONNECT_MIN,
+            highest_seen: ids_seen,
         }
     }
 
@@ -150,6 +160,7 @@ impl RedisBridge {
         let tokens = self.tokens.clone();
         let node = self.node_id.clone();
         let acks = self.conn.clone();
+        let highest_seen = self.highest_seen.clone();
         let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
         channels.push(keys.broadcast_channel());
         channels.push(keys.webhook_channel());
@@ -158,6 +169,21 @@ impl RedisBridge {
             let pubsub = acks.client().await?.get_async_pubsub().await?;
             let (mut sink, mut stream) = pubsub.split();
             sink.subscribe(&channels).await?;
+            let seen = highest_seen.load(Ordering::Relaxed);
+            if seen > 0 {
+                let before: i64 = redis::Script::new(RAISE_SEQ)
+                    .key(keys.sequence())
+                    .arg(seen)
+                    .invoke_async(&mut acks.clone())
+                    .await?;
+                if before < seen {
+                    warn!(
+                        counter = before,
+                        seen,
+                        "redis came back without the latest activities; ids continue past them"
+                    );
+                }
+            }
             let user_prefix = keys.user_channel_prefix();
             let webhook_channel = keys.webhook_channel();
             actix::spawn(async move {
@@ -168,6 +194,7 @@ impl RedisBridge {
                     } else if let Some(nonce) = forward(
                         &registry,
                         &tokens,
+                        &highest_seen,
                         &user_prefix,
                         channel,
                         msg.get_payload_bytes(),
@@ -282,6 +309,7 @@ fn acknowledge_revocation(mut conn: RedisConn, list: String, node: &str) {
 fn forward(
     registry: &Addr<SessionRegistry>,
     tokens: &PersonalTokenCache,
+    highest_seen: &AtomicI64,
     user_prefix: &str,
     channel: &str,
     payload: &[u8],
@@ -309,6 +337,7 @@ fn forward(
             let (Ok(seq), Some(kind)) = (seq.parse::<i64>(), ActivityType::parse(kind)) else {
                 return None;
             };
+            highest_seen.fetch_max(seq, Ordering::Relaxed);
             Outbound::remote_event(kind, seq, text.to_owned().into())
         }
         "t" | "b" => Outbound::remote_control(rest.to_owned().into()),

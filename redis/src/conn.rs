@@ -173,12 +173,10 @@ impl SentinelTarget {
 
     async fn ask(&self, sentinel: &str) -> RedisResult<(redis::Client, String)> {
         let client = redis::Client::open(format!("redis://{sentinel}"))?;
-        let mut conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            client.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| timeout())??;
+        let mut conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
+                .await
+                .map_err(|_| timeout())??;
         let addr: Option<(String, u16)> = tokio::time::timeout(
             RESPONSE_TIMEOUT,
             redis::cmd("SENTINEL")
@@ -204,18 +202,14 @@ impl SentinelTarget {
             },
         };
         let master = redis::Client::open(info)?;
-        let mut probe = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            master.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| timeout())??;
-        let role: Vec<Value> = tokio::time::timeout(
-            RESPONSE_TIMEOUT,
-            redis::cmd("ROLE").query_async(&mut probe),
-        )
-        .await
-        .map_err(|_| timeout())??;
+        let mut probe =
+            tokio::time::timeout(CONNECT_TIMEOUT, master.get_multiplexed_async_connection())
+                .await
+                .map_err(|_| timeout())??;
+        let role: Vec<Value> =
+            tokio::time::timeout(RESPONSE_TIMEOUT, redis::cmd("ROLE").query_async(&mut probe))
+                .await
+                .map_err(|_| timeout())??;
         match role.first() {
             Some(Value::BulkString(r)) if r == b"master" => Ok((master, format!("{host}:{port}"))),
             _ => Err(RedisError::from((
@@ -309,13 +303,21 @@ impl RedisConn {
     }
 
     fn current(&self) -> (ConnectionManager, u64) {
-        let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+        let current = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         (current.conn.clone(), current.generation)
     }
 
     /// How many times this handle moved to a new master.
     pub fn failovers(&self) -> u64 {
-        *self.shared.failovers.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .shared
+            .failovers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// A client for the current master, for connections of their own (the
@@ -326,7 +328,11 @@ impl RedisConn {
             let generation = self.current().1;
             self.follow(generation, true).await?;
         }
-        let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+        let current = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         Ok(current.client.clone())
     }
 
@@ -348,14 +354,22 @@ impl RedisConn {
         *last = Some(Instant::now());
         let (client, addr) = sentinel.resolve().await?;
         let same = {
-            let current = self.shared.current.read().unwrap_or_else(|p| p.into_inner());
+            let current = self
+                .shared
+                .current
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
             current.addr == addr
         };
         if same {
             return Ok(false);
         }
         let conn = manager(client.clone()).await?;
-        let mut current = self.shared.current.write().unwrap_or_else(|p| p.into_inner());
+        let mut current = self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         warn!(from = %current.addr, to = %addr, "redis master moved; following the failover");
         *current = Current {
             client,
@@ -363,7 +377,11 @@ impl RedisConn {
             addr,
             generation: current.generation + 1,
         };
-        *self.shared.failovers.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        *self
+            .shared
+            .failovers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) += 1;
         Ok(true)
     }
 

@@ -184,6 +184,10 @@ impl Keys {
 
     // ----- activities and history -----
 
+    /// The last activity id assigned.
+    pub fn sequence(&self) -> String {
+        self.name(format_args!("seq"))
+    }
     pub fn activity(&self, seq: i64) -> String {
         self.name(format_args!("act:{seq}"))
     }

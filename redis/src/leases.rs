@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use crate::conn::RedisConn;
 use async_trait::async_trait;
 use hub_core::ids::WebhookId;
 use hub_core::store::{Leases, StoreError};
-use crate::conn::RedisConn;
 use redis::Script;
 
 /// Leases in Redis: `lease:{id}` holds the owning node, with a TTL.

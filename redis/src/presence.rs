@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
+use crate::conn::RedisConn;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hub_core::presence::{PresenceChange, PresenceLedger, PresenceStatus, PresenceTick};
 use hub_core::store::StoreError;
 use hub_core::UserId;
-use crate::conn::RedisConn;
 use redis::Script;
 
 use crate::bridge::NODE_TTL;
@@ -36,12 +36,7 @@ pub struct RedisPresence {
 
 impl RedisPresence {
     /// `check_interval`: how often this node checks (the lease lasts a few).
-    pub fn new(
-        conn: RedisConn,
-        prefix: &str,
-        node_id: &str,
-        check_interval: Duration,
-    ) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str, node_id: &str, check_interval: Duration) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::conn::RedisConn;
 use async_trait::async_trait;
 use hub_core::ratelimit::{Decision, Quota, RateLimiter};
-use crate::conn::RedisConn;
 use redis::Script;
 
 use crate::keys::Keys;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::receiver::Receiver;
+use crate::servers::RedisProcess;
 
 #[actix_web::test]
 async fn events_published_on_one_node_reach_sessions_on_another_in_order() {
@@ -135,69 +136,12 @@ async fn status_counts_the_whole_cluster() {
     .await;
 }
 
-/// A Redis server of the test's own, on a free loopback port, with an
-/// append-only file so a restart keeps the data.
-struct OwnRedis {
-    child: std::process::Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl OwnRedis {
-    fn start(port: u16, dir: &std::path::Path) -> OwnRedis {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it)");
-        OwnRedis {
-            child,
-            port,
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[actix_web::test]
 async fn redis_outage_is_survived_without_restart() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut redis = OwnRedis::start(port, dir.path());
+    let mut redis = RedisProcess::server(port, dir.path(), &[]);
     let url = redis.url();
-    let probe = redis::Client::open(url.as_str()).unwrap();
-    eventually("our redis to start", || {
-        let probe = probe.clone();
-        async move { probe.get_multiplexed_async_connection().await.is_ok() }
-    })
-    .await;
     let app = spawn_app_with(|s| {
         s.redis.url = Some(url.clone());
         s.redis.key_prefix = unique_prefix();
@@ -226,7 +170,7 @@ async fn redis_outage_is_survived_without_restart() {
     ws.send_json(json!({"type": "ping", "timestamp": 7})).await;
     assert_eq!(ws.next_of("pong").await["timestamp"], 7);
 
-    let redis = OwnRedis::start(port, &redis.dir.clone());
+    redis.restart();
     let app_ref = &app;
     eventually("/ready to recover", || async move {
         app_ref.get("/ready", None).await.0 == StatusCode::OK
@@ -259,6 +203,77 @@ async fn redis_outage_is_survived_without_restart() {
     assert!(!titles.contains(&"during"), "{titles:?}");
     assert!(titles.contains(&"before"));
     drop(redis);
+}
+
+/// A Redis that comes back without its last writes (here: restarted from a
+/// copy of its files taken before them, as a replica promoted before it had
+/// them would be) must not hand out the lost activities' ids again: a
+/// session that saw them would take the new events for ones it has.
+#[actix_web::test]
+async fn ids_seen_before_redis_lost_them_are_not_handed_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let mut redis = RedisProcess::server(free_port(), &live, &[]);
+    let url = redis.url();
+    let app = spawn_app_with(|s| {
+        s.redis.url = Some(url.clone());
+        s.redis.key_prefix = unique_prefix();
+    })
+    .await;
+    let (_, token, _) = app.user("rollback@example.com").await;
+    let mut ws = app.ws(&token, "").await;
+    let kept = app.publish(&token, "notification", "kept").await;
+    assert_eq!(ws.next_of("event").await["id"], kept["id"]);
+    // The older copy: every write so far (fsync'd on each write).
+    let old = dir.path().join("old");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&live)
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let mut last = kept["id"].as_str().unwrap().to_owned();
+    for title in ["lost 1", "lost 2"] {
+        let lost = app.publish(&token, "notification", title).await;
+        assert_eq!(ws.next_of("event").await["id"], lost["id"]);
+        last = lost["id"].as_str().unwrap().to_owned();
+    }
+
+    redis.kill();
+    let mut redis = RedisProcess::server(redis.port, &old, &[]);
+    let app_ref = &app;
+    let token_ref = &token;
+    let mut after = Value::Null;
+    let started = std::time::Instant::now();
+    while after.is_null() {
+        assert!(started.elapsed() < DEADLINE, "publishing did not recover");
+        let (status, body) = app_ref
+            .post(
+                "/api/activities",
+                Some(token_ref),
+                &json!({"type": "notification", "title": "after"}),
+            )
+            .await;
+        if status == StatusCode::CREATED {
+            after = body;
+        } else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let id = after["id"].as_str().unwrap();
+    assert!(
+        id > last.as_str(),
+        "{id} was handed out before (last seen {last})"
+    );
+    // And the session that saw the lost ones gets the new event.
+    loop {
+        let frame = ws.next_of("event").await;
+        if frame["id"] == after["id"] {
+            break;
+        }
+    }
+    redis.kill();
 }
 
 /// Who holds the lease of a webhook endpoint.

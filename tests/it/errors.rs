@@ -108,7 +108,7 @@ async fn health_and_ready(backend: Backend) {
     let (status, body) = app.get("/health", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
-    let mode = if backend == Backend::Redis {
+    let mode = if backend.is_cluster() {
         "cluster"
     } else {
         "embedded"

@@ -12,6 +12,8 @@ use hub_core::Settings;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::servers::SentinelGroup;
+
 /// The signing key of test hubs, so tests can forge tokens with it.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 /// A service key every test hub accepts.
@@ -61,6 +63,8 @@ pub struct TestApp {
     api: Api,
     /// Set in Redis mode: the keys to delete when the test ends.
     pub redis_prefix: Option<String>,
+    /// The Redis servers this app's test started for it (dropped after it).
+    pub servers: Option<SentinelGroup>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Kept so the data dir lives as long as the app (unless a test took it).
@@ -83,10 +87,22 @@ pub enum Backend {
     Embedded,
     /// Redis at [`REDIS_URL`] under a unique prefix, pub/sub bus.
     Redis,
+    /// A Sentinel group of the test's own (master, replica, three
+    /// Sentinels), found through the Sentinels, every store write confirmed
+    /// by the replica.
+    Sentinel,
+}
+
+impl Backend {
+    /// Redis is the store (cluster mode), whichever way it is reached.
+    pub fn is_cluster(self) -> bool {
+        self != Backend::Embedded
+    }
 }
 
 /// Runs each named `async fn(Backend)` once per back-end: the same test body
-/// against the embedded store and against Redis.
+/// against the embedded store, against one Redis and against a Sentinel
+/// group.
 #[macro_export]
 macro_rules! both_modes {
     ($($name:ident),+ $(,)?) => {$(
@@ -98,6 +114,10 @@ macro_rules! both_modes {
             #[actix_web::test]
             async fn redis() {
                 super::$name($crate::helpers::Backend::Redis).await
+            }
+            #[actix_web::test]
+            async fn sentinel() {
+                super::$name($crate::helpers::Backend::Sentinel).await
             }
         }
     )+};
@@ -135,7 +155,28 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> 
             app.redis_prefix = Some(prefix);
             app
         }
+        Backend::Sentinel => {
+            let group = tokio::task::spawn_blocking(|| SentinelGroup::start(false))
+                .await
+                .unwrap();
+            let url = group.url();
+            let mut app = spawn_app_with(|s| {
+                use_sentinel(s, &url);
+                s.redis.key_prefix = unique_prefix();
+                tweak(s);
+            })
+            .await;
+            app.servers = Some(group);
+            app
+        }
     }
+}
+
+/// Points `settings` at a Sentinel group, waiting for its replica on every
+/// write.
+pub fn use_sentinel(settings: &mut Settings, url: &str) {
+    settings.redis.url = Some(url.to_owned());
+    settings.redis.wait_replicas = 1;
 }
 
 /// Several nodes of one cluster (same Redis prefix, same signing key).
@@ -193,6 +234,7 @@ pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> T
     TestApp {
         api: Api::new(port),
         redis_prefix: None,
+        servers: None,
         handle,
         thread: Some(thread),
         _data_dir: data_dir,

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 mod receiver;
+mod servers;
 
 mod activities;
 mod analytics;
@@ -18,6 +19,7 @@ mod ops;
 mod portal;
 mod presence;
 mod ratelimit;
+mod sentinel;
 mod tasks;
 mod tokens;
 mod webhooks;

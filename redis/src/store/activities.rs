@@ -2,6 +2,8 @@
 //! stores, indexes, counts, enqueues deliveries and publishes), lists,
 //! export scans and replays.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hub_core::analytics::CountedMetric;
@@ -49,6 +51,9 @@ impl RedisStore {
     /// is built around those bytes, as the script built the stored one, so
     /// the first attempt and every retry after a restart sign the same body.
     pub(crate) fn announce(&self, stored: &Activity, json: &str, flat: &[String]) {
+        if let Some(seq) = stored.id.seq() {
+            self.ids_seen.fetch_max(seq, Ordering::Relaxed);
+        }
         if flat.len() < 2 {
             return;
         }
@@ -106,6 +111,7 @@ impl ActivityStore for RedisStore {
             .arg(hour)
             .arg(metrics)
             .arg(CountedMetric::COUNT)
+            .arg(self.highest_seen())
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -135,7 +141,8 @@ impl ActivityStore for RedisStore {
         inv.arg(self.keys.prefix())
             .arg(self.history_size)
             .arg(&self.node_id)
-            .arg(CountedMetric::COUNT);
+            .arg(CountedMetric::COUNT)
+            .arg(self.highest_seen());
         for a in &activities {
             let (hour, metrics) = counter_args(a);
             inv.arg(a.user_id.as_str())

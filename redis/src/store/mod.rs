@@ -12,6 +12,7 @@ mod tasks;
 mod users;
 mod webhooks;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -95,6 +96,11 @@ pub struct RedisStore {
     /// This node: written into webhook notifications so a node can tell its
     /// own (already handed over locally) from others'.
     node_id: String,
+    /// The highest activity id this node has assigned or received (shared
+    /// with the bridge). Every append passes it to the script, which never
+    /// assigns an id at or below it: after a failover to a replica that
+    /// lacked the last writes, their ids are not handed out again.
+    ids_seen: Arc<AtomicI64>,
 }
 
 /// Connects to `url` (one Redis or a Sentinel group), failing if Redis does
@@ -144,7 +150,17 @@ impl RedisStore {
             history_size,
             sink,
             node_id: node_id.to_owned(),
+            ids_seen: Arc::default(),
         }
+    }
+
+    /// The id floor the bridge raises with every event it receives.
+    pub fn ids_seen(&self) -> Arc<AtomicI64> {
+        self.ids_seen.clone()
+    }
+
+    pub(crate) fn highest_seen(&self) -> i64 {
+        self.ids_seen.load(Ordering::Relaxed)
     }
 
     pub(crate) fn conn(&self) -> RedisConn {

@@ -56,6 +56,7 @@ impl RedisStore {
             .arg(hour)
             .arg(metrics)
             .arg(CountedMetric::COUNT)
+            .arg(self.highest_seen())
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;

@@ -1,0 +1,242 @@
+//! Redis under Sentinel: a master failover while publishing, and writes no
+//! replica confirms. The rest of the cluster-mode suite runs under Sentinel
+//! too (the `sentinel` variant of every `both_modes!` test).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::servers::{replica_confirms, replicas_online, SentinelGroup};
+
+/// Polls `check` on a blocking thread for up to `limit`.
+async fn wait_blocking<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    check: impl Fn() -> Option<T> + Send + 'static,
+) -> T {
+    let what = what.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = check() {
+                return value;
+            }
+            assert!(started.elapsed() < limit, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Every activity id a user can list, newest first.
+async fn all_ids(app: &Api, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut path = "/api/activities?limit=100".to_owned();
+    loop {
+        let (status, page) = app.get(&path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            ids.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/activities?limit=100&cursor={cursor}"),
+            None => return ids,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_failover_while_publishing_loses_nothing_acknowledged_and_sessions_resume() {
+    let mut group = tokio::task::spawn_blocking(|| SentinelGroup::start(true))
+        .await
+        .unwrap();
+    let url = group.url();
+    let first_master = group.master.port;
+    let nodes = spawn_cluster(2, |s| use_sentinel(s, &url)).await;
+    let (publisher, receiver) = (&nodes[0], &nodes[1]);
+    let (_, token, _) = publisher.user("failover@example.com").await;
+    let mut ws = receiver.ws(&token, "").await;
+
+    // One publisher, one request at a time, for the whole test: what it got
+    // 201 for is what must survive.
+    let acked: Rc<RefCell<Vec<String>>> = Rc::default();
+    let refused = Rc::new(RefCell::new(0usize));
+    let stop = Rc::new(RefCell::new(false));
+    let task = {
+        let (acked, refused, stop) = (acked.clone(), refused.clone(), stop.clone());
+        let api = Api::new(publisher.port);
+        let token = token.clone();
+        actix_web::rt::spawn(async move {
+            let mut n = 0;
+            while !*stop.borrow() {
+                n += 1;
+                let body = json!({"type": "notification", "title": format!("n{n}")});
+                let (status, body) = api.post("/api/activities", Some(&token), &body).await;
+                match status {
+                    StatusCode::CREATED => acked
+                        .borrow_mut()
+                        .push(body["id"].as_str().unwrap().to_owned()),
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        assert_eq!(body["code"], "store_unavailable", "{body}");
+                        *refused.borrow_mut() += 1;
+                        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    other => panic!("publishing answered {other}: {body}"),
+                }
+            }
+        })
+    };
+    let count = |acked: &Rc<RefCell<Vec<String>>>| acked.borrow().len();
+    while count(&acked) < 50 {
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // kill -9 the master mid-publish; the Sentinels promote the replica.
+    group.master.kill();
+    let before_kill = count(&acked);
+    let new_master = group.replica.port;
+    let sentinels: Vec<String> = group.sentinels.iter().map(|s| s.url()).collect();
+    wait_blocking(
+        "the sentinels to promote the replica",
+        Duration::from_secs(30),
+        {
+            move || {
+                sentinels.iter().find_map(|url| {
+                    let mut c = redis::Client::open(url.as_str())
+                        .ok()?
+                        .get_connection_with_timeout(Duration::from_millis(300))
+                        .ok()?;
+                    let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
+                        .arg("get-master-addr-by-name")
+                        .arg(crate::servers::MASTER_NAME)
+                        .query(&mut c)
+                        .ok()?;
+                    (addr?.1 == new_master).then_some(())
+                })
+            }
+        },
+    )
+    .await;
+    // The old master comes back (from its append-only file) and the
+    // Sentinels turn it into the new master's replica, so writes can be
+    // confirmed again.
+    group.master.restart();
+    let new_master_url = group.replica.url();
+    wait_blocking(
+        "the old master to replicate the new one",
+        Duration::from_secs(30),
+        move || {
+            let mut c = redis::Client::open(new_master_url.as_str())
+                .ok()?
+                .get_connection_with_timeout(Duration::from_millis(300))
+                .ok()?;
+            replica_confirms(&mut c).then_some(())
+        },
+    )
+    .await;
+    assert_ne!(group.master_port(), Some(first_master));
+
+    // Publishing works again through the new master.
+    let after = count(&acked);
+    let started = Instant::now();
+    while count(&acked) < after + 50 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "publishing did not resume after the failover ({} acknowledged, {} refused)",
+            count(&acked),
+            refused.borrow()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    *stop.borrow_mut() = true;
+    task.await.unwrap();
+    let acked = acked.borrow().clone();
+    assert!(before_kill >= 50);
+
+    // Every acknowledged activity is in the store, on both nodes.
+    for node in [publisher, receiver] {
+        let listed = all_ids(node, &token).await;
+        let missing: Vec<&String> = acked.iter().filter(|id| !listed.contains(id)).collect();
+        assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    }
+    // The session on the other node saw every acknowledged event, in id
+    // order, without a reconnect of its own: its node resubscribed on the new
+    // master and replayed what it missed from the history.
+    let mut seen: Vec<String> = Vec::new();
+    let last = acked.last().unwrap().clone();
+    while seen.last() != Some(&last) {
+        let frame = ws.next_of("event").await;
+        seen.push(frame["id"].as_str().unwrap().to_owned());
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order: {seen:?}");
+    let missing: Vec<&String> = acked.iter().filter(|id| !seen.contains(id)).collect();
+    assert!(missing.is_empty(), "never delivered: {missing:?}");
+    drop(nodes);
+    drop(group);
+}
+
+#[actix_web::test]
+async fn a_write_no_replica_confirms_is_refused_and_safe_to_retry() {
+    let mut app = spawn_with(Backend::Sentinel, |_| {}).await;
+    let mut group = app.servers.take().unwrap();
+    let (_, token, _) = app.user("unconfirmed@example.com").await;
+    let send = |title: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/activities"))
+            .bearer_auth(&token)
+            .insert_header(("Idempotency-Key", "k-1"));
+        async move {
+            let mut res = req
+                .send_json(&json!({"type": "notification", "title": title}))
+                .await
+                .unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    // With the replica gone, the master applies the write but cannot
+    // confirm it: the hub does not acknowledge it.
+    group.replica.stop();
+    let master_url = group.master.url();
+    wait_blocking("the master to lose its replica", DEADLINE, move || {
+        let mut c = redis::Client::open(master_url.as_str())
+            .ok()?
+            .get_connection()
+            .ok()?;
+        (replicas_online(&mut c) == 0).then_some(())
+    })
+    .await;
+    let (status, body) = send("once").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "store_unavailable");
+    assert!(
+        !body.to_string().contains("replica"),
+        "no Redis text in the answer: {body}"
+    );
+
+    // Once the replica is back, the same request with the same key is
+    // acknowledged, and the activity exists once.
+    group.replica.restart();
+    let master_url = group.master.url();
+    wait_blocking("the replica to be back in sync", DEADLINE, move || {
+        let mut c = redis::Client::open(master_url.as_str())
+            .ok()?
+            .get_connection()
+            .ok()?;
+        replica_confirms(&mut c).then_some(())
+    })
+    .await;
+    let (status, first) = send("once").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = send("once").await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(first["id"], again["id"]);
+    let ids = all_ids(&app, &token).await;
+    assert_eq!(ids, [first["id"].as_str().unwrap()]);
+}
