@@ -10,6 +10,7 @@ use awc::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::receiver::Receiver;
 use crate::servers::{replica_confirms, replicas_online, SentinelGroup};
 
 /// Polls `check` on a blocking thread for up to `limit`.
@@ -57,10 +58,27 @@ async fn a_failover_while_publishing_loses_nothing_acknowledged_and_sessions_res
         .unwrap();
     let url = group.url();
     let first_master = group.master.port;
-    let nodes = spawn_cluster(2, |s| use_sentinel(s, &url)).await;
+    let nodes = spawn_cluster(2, |s| {
+        use_sentinel(s, &url);
+        s.webhooks.allow_private_targets = true;
+        s.webhooks.lease_ttl = hub_core::settings::Dur(Duration::from_secs(2));
+    })
+    .await;
     let (publisher, receiver) = (&nodes[0], &nodes[1]);
     let (_, token, _) = publisher.user("failover@example.com").await;
     let mut ws = receiver.ws(&token, "").await;
+    // A webhook endpoint too: its deliveries are stored with each activity,
+    // and whichever node holds its lease must go on delivering after the
+    // failover.
+    let hook_receiver = Receiver::start().await;
+    let (status, hook) = publisher
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            &json!({"url": hook_receiver.url("/hook")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
 
     // One publisher, one request at a time, for the whole test: what it got
     // 201 for is what must survive.
@@ -176,6 +194,26 @@ async fn a_failover_while_publishing_loses_nothing_acknowledged_and_sessions_res
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order: {seen:?}");
     let missing: Vec<&String> = acked.iter().filter(|id| !seen.contains(id)).collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
+
+    // Every acknowledged activity reaches the webhook receiver (at least
+    // once; receivers deduplicate on webhook-id).
+    let started = Instant::now();
+    loop {
+        let delivered: std::collections::HashSet<String> = hook_receiver
+            .requests()
+            .iter()
+            .filter_map(|c| c.json()["data"]["id"].as_str().map(str::to_owned))
+            .collect();
+        let undelivered = acked.iter().filter(|id| !delivered.contains(*id)).count();
+        if undelivered == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{undelivered} acknowledged activities never reached the webhook"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
     drop(nodes);
     drop(group);
 }
