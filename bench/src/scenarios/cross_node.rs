@@ -1,5 +1,7 @@
-//! `cross-node`: two hubs on one Redis (`HUB__REDIS__URL`); sessions on node
-//! B, events published through node A; p99 and nothing lost.
+//! `cross-node`: two hubs on one Redis (`HUB__REDIS__URL`), or on a Sentinel
+//! group (`--redis-url redis+sentinel://…/<master>`, with `--wait-replicas
+//! N` for writes confirmed by N replicas); sessions on node B, events
+//! published through node A; p99 and nothing lost.
 //!
 //! A build without cluster mode refuses to start with `redis.url` set: that
 //! is reported as "not available in this build", never as a number.
@@ -16,12 +18,15 @@ use crate::hub::{Hub, StartError};
 use crate::load;
 use crate::report::{targets as t, Check, NotAvailable, Report};
 
-/// Is a Redis answering PING at `url` (`redis://host:port[/db]`)?
+/// Is a Redis answering PING at `url` (`redis://host:port[/db]`, or the
+/// first Sentinel of `redis+sentinel://host:port,…/<master>`)?
 async fn redis_answers(url: &str) -> anyhow::Result<()> {
     let host = url
         .strip_prefix("redis://")
-        .context("--redis-url must start with redis://")?;
+        .or_else(|| url.strip_prefix("redis+sentinel://"))
+        .context("--redis-url must start with redis:// or redis+sentinel://")?;
     let host = host.split('/').next().unwrap_or(host);
+    let host = host.split(',').next().unwrap_or(host);
     let host = host.rsplit('@').next().unwrap_or(host);
     let mut s = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host))
         .await
@@ -57,6 +62,10 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let redis_url = args
         .string("redis-url")
         .unwrap_or_else(|| "redis://127.0.0.1:6379/0".to_owned());
+    let wait_replicas = args.string("wait-replicas").unwrap_or_else(|| "0".into());
+    if wait_replicas.parse::<u32>().is_err() {
+        bail!("--wait-replicas is a number of replicas");
+    }
     args.finish()?;
     if ctx.hub.is_external() {
         bail!("cross-node spawns its two nodes itself; it cannot use --url");
@@ -69,6 +78,7 @@ pub async fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let env = [
         ("HUB__REDIS__URL", redis_url.as_str()),
         ("HUB__REDIS__KEY_PREFIX", prefix.as_str()),
+        ("HUB__REDIS__WAIT_REPLICAS", wait_replicas.as_str()),
     ];
     let a = spawn_node(ctx, &env).await?;
     let b = spawn_node(ctx, &env).await?;
