@@ -305,6 +305,10 @@ fn shared_codes(f: &Facts<'_>) -> Vec<ErrorCode> {
     }
     if under_api {
         codes.extend([RateLimited, StoreUnavailable]);
+        // Only a change waits for replicas (a GET writes nothing that does).
+        if f.method != "get" {
+            codes.push(WriteUnconfirmed);
+        }
     }
     codes
 }
@@ -391,7 +395,7 @@ fn generic_description(status: u16) -> &'static str {
         415 => "The body is not of a content type this operation reads",
         422 => "Invalid fields or parameters (unknown ones included), named in `fields`",
         429 => "Rate limited; retry after `Retry-After` seconds",
-        503 => "A dependency is down; the request did nothing",
+        503 => "A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover)",
         _ => "Error",
     }
 }

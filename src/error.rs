@@ -141,6 +141,9 @@ error_codes! {
     InternalError = (INTERNAL_SERVER_ERROR, "internal_error"),
     /// The data store is unavailable; the request did nothing.
     StoreUnavailable = (SERVICE_UNAVAILABLE, "store_unavailable"),
+    /// The change was stored, but not yet confirmed by enough replicas of
+    /// the store; it could be lost if the store fails over now.
+    WriteUnconfirmed = (SERVICE_UNAVAILABLE, "write_unconfirmed"),
     /// The store does not answer the readiness check.
     NotReady = (SERVICE_UNAVAILABLE, "not_ready"),
 }
@@ -344,6 +347,17 @@ impl From<StoreError> for ApiError {
                 "The user has the maximum number of personal access tokens; revoke one first.",
             ),
             err @ StoreError::Unavailable(_) => ApiError::store_unavailable(err),
+            err @ StoreError::Unconfirmed(_) => Self {
+                cause: Some(err.into()),
+                at: Some(Location::caller()),
+                ..ApiError::new(
+                    ErrorCode::WriteUnconfirmed,
+                    "The change was stored but not yet confirmed by enough replicas of the \
+                     store, so it could be lost if the store fails over now. Read it back \
+                     before retrying; an activity retried with the same Idempotency-Key is \
+                     not stored twice.",
+                )
+            },
             err @ StoreError::Internal(_) => ApiError::internal(err),
         }
     }

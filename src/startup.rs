@@ -171,7 +171,13 @@ async fn cluster_backend(
     personal_tokens: &Arc<PersonalTokenCache>,
 ) -> anyhow::Result<Backend> {
     let prefix = &settings.redis.key_prefix;
-    let conn = hub_redis::store::connect(url)
+    // Writes that wait for replicas get connections of their own.
+    let writers = if settings.redis.wait_replicas > 0 {
+        8
+    } else {
+        0
+    };
+    let conn = hub_redis::store::connect(url, writers)
         .await
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");

@@ -260,10 +260,10 @@ impl Settings {
         // Redis' WAIT blocks forever with a timeout of 0, and a wait past
         // the command timeout (2 s) would be cut short by it.
         let wait = self.redis.wait_timeout.0;
-        if wait.is_zero() || wait >= Duration::from_millis(1900) {
+        if wait < Duration::from_millis(1) || wait >= Duration::from_millis(1900) {
             return bad(
                 "redis.wait_timeout",
-                "must be more than 0 and less than 1.9s",
+                "must be at least 1ms and less than 1.9s",
             );
         }
         if self.server.max_body_size == 0 {

@@ -22,7 +22,8 @@
 //! it. If fewer confirm in time, the call fails with [`NOT_REPLICATED`]: the
 //! write happened on the master, but may not survive a failover.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use hub_core::store::StoreError;
@@ -233,14 +234,37 @@ async fn manager(client: redis::Client) -> RedisResult<ConnectionManager> {
     ConnectionManager::new_with_config(client, config).await
 }
 
-/// The connection in use, and what it points at.
+/// The connections in use, and what they point at.
 struct Current {
     client: redis::Client,
+    /// Every command that does not wait for replicas.
     conn: ConnectionManager,
+    /// The writes that wait for replicas, spread over their own
+    /// connections: Redis reads nothing more from a client blocked in
+    /// `WAIT`, so a wait on the shared connection would hold up every read,
+    /// heartbeat and lease behind it. Empty unless asked for.
+    writers: Vec<ConnectionManager>,
     /// `host:port` of the master (Sentinel only).
     addr: String,
     /// Bumped on every swap, so concurrent failures swap once.
     generation: u64,
+}
+
+impl Current {
+    async fn open(client: redis::Client, addr: String, writers: usize) -> RedisResult<Self> {
+        let conn = manager(client.clone()).await?;
+        let mut pool = Vec::with_capacity(writers);
+        for _ in 0..writers {
+            pool.push(manager(client.clone()).await?);
+        }
+        Ok(Self {
+            client,
+            conn,
+            writers: pool,
+            addr,
+            generation: 0,
+        })
+    }
 }
 
 struct Shared {
@@ -248,8 +272,8 @@ struct Shared {
     current: RwLock<Current>,
     /// When the Sentinels were last asked, and serialises asking.
     resolving: tokio::sync::Mutex<Option<Instant>>,
-    /// Failovers followed (for the logs and tests).
-    failovers: Mutex<u64>,
+    /// Spreads waiting writes over the writer connections.
+    next_writer: AtomicUsize,
 }
 
 /// `WAIT` after every write: how many replicas, for how long.
@@ -268,33 +292,31 @@ pub struct RedisConn {
 
 impl RedisConn {
     /// Connects now, failing if Redis (or, under Sentinel, any master) does
-    /// not answer: cluster mode cannot start without it.
-    pub async fn connect(target: Target) -> RedisResult<Self> {
+    /// not answer: cluster mode cannot start without it. `writers` extra
+    /// connections carry the writes of [`RedisConn::durable`] handles (0 if
+    /// none will wait).
+    pub async fn connect(target: Target, writers: usize) -> RedisResult<Self> {
         let (client, addr) = match &target {
             Target::Direct(client) => (client.clone(), String::new()),
             Target::Sentinel(sentinel) => sentinel.resolve().await?,
         };
-        let conn = manager(client.clone()).await?;
         if !addr.is_empty() {
             info!(master = %addr, "redis master found through sentinel");
         }
+        let current = Current::open(client, addr, writers).await?;
         Ok(Self {
             shared: Arc::new(Shared {
                 target,
-                current: RwLock::new(Current {
-                    client,
-                    conn,
-                    addr,
-                    generation: 0,
-                }),
+                current: RwLock::new(current),
                 resolving: tokio::sync::Mutex::new(None),
-                failovers: Mutex::new(0),
+                next_writer: AtomicUsize::new(0),
             }),
             wait: None,
         })
     }
 
-    /// A handle whose writes wait for `replicas` replicas (none for 0).
+    /// A handle whose writes wait for `replicas` replicas (none for 0), on
+    /// the writer connections.
     pub fn durable(&self, replicas: u32, timeout: Duration) -> Self {
         Self {
             shared: self.shared.clone(),
@@ -302,43 +324,53 @@ impl RedisConn {
         }
     }
 
-    fn current(&self) -> (ConnectionManager, u64) {
-        let current = self
-            .shared
+    /// The same connection without waiting for replicas.
+    pub fn plain(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            wait: None,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.shared
             .current
             .read()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn current(&self) -> (ConnectionManager, u64) {
+        let current = self.read();
         (current.conn.clone(), current.generation)
     }
 
-    /// How many times this handle moved to a new master.
-    pub fn failovers(&self) -> u64 {
-        *self
-            .shared
-            .failovers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    /// A writer connection (the shared one if there are none).
+    fn writer(&self) -> ConnectionManager {
+        let current = self.read();
+        if current.writers.is_empty() {
+            return current.conn.clone();
+        }
+        let i = self.shared.next_writer.fetch_add(1, Ordering::Relaxed);
+        current.writers[i % current.writers.len()].clone()
     }
 
     /// A client for the current master, for connections of their own (the
     /// pub/sub bridge opens one after every loss). Under Sentinel the
-    /// Sentinels are asked first, so a reconnect goes to the new master.
+    /// Sentinels are asked first, so a reconnect goes to the new master; if
+    /// none answers, the master last known is tried.
     pub async fn client(&self) -> RedisResult<redis::Client> {
         if matches!(self.shared.target, Target::Sentinel(_)) {
             let generation = self.current().1;
-            self.follow(generation, true).await?;
+            if let Err(cause) = self.follow(generation, true).await {
+                warn!(%cause, "could not ask the sentinels where the redis master is");
+            }
         }
-        let current = self
-            .shared
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        Ok(current.client.clone())
+        Ok(self.read().client.clone())
     }
 
     /// Under Sentinel, after a failure seen on connection `generation`: asks
     /// where the master is and swaps connections if it moved. Returns whether
-    /// the connection in use now differs from `generation`.
+    /// the connections in use now differ from `generation`.
     async fn follow(&self, generation: u64, force: bool) -> RedisResult<bool> {
         let Target::Sentinel(sentinel) = &self.shared.target else {
             return Ok(false);
@@ -353,35 +385,22 @@ impl RedisConn {
         }
         *last = Some(Instant::now());
         let (client, addr) = sentinel.resolve().await?;
-        let same = {
-            let current = self
-                .shared
-                .current
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
-            current.addr == addr
+        let writers = {
+            let current = self.read();
+            if current.addr == addr {
+                return Ok(false);
+            }
+            current.writers.len()
         };
-        if same {
-            return Ok(false);
-        }
-        let conn = manager(client.clone()).await?;
+        let mut fresh = Current::open(client, addr, writers).await?;
         let mut current = self
             .shared
             .current
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        warn!(from = %current.addr, to = %addr, "redis master moved; following the failover");
-        *current = Current {
-            client,
-            conn,
-            addr,
-            generation: current.generation + 1,
-        };
-        *self
-            .shared
-            .failovers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) += 1;
+        warn!(from = %current.addr, to = %fresh.addr, "redis master moved; following the failover");
+        fresh.generation = current.generation + 1;
+        *current = fresh;
         Ok(true)
     }
 
@@ -401,47 +420,54 @@ impl RedisConn {
     }
 
     async fn send(&self, cmd: &Cmd) -> RedisResult<Value> {
-        let (mut conn, generation) = self.current();
         let wait = self.wait.filter(|_| is_write(cmd));
-        let result = match wait {
-            Some(wait) => durable_write(&mut conn, cmd, wait).await,
-            None => conn.req_packed_command(cmd).await,
-        };
-        match result {
-            Err(err) if self.after_failure(generation, &err).await => {
-                let (mut conn, _) = self.current();
-                match wait {
-                    Some(wait) => durable_write(&mut conn, cmd, wait).await,
-                    None => conn.req_packed_command(cmd).await,
+        let attempt = || async move {
+            let generation = self.current().1;
+            let result = match wait {
+                Some(wait) => durable_write(&mut self.writer(), cmd, wait).await,
+                // A server error comes back as a value; made an error here so
+                // that READONLY (a demoted master) is seen.
+                None => {
+                    let (mut conn, _) = self.current();
+                    conn.req_packed_command(cmd)
+                        .await
+                        .and_then(Value::extract_error)
                 }
+            };
+            (result, generation)
+        };
+        match attempt().await {
+            (Err(err), generation) if self.after_failure(generation, &err).await => {
+                attempt().await.0
             }
-            other => other,
+            (result, _) => result,
         }
     }
 }
 
-/// `cmd` and a `WAIT` in one pipeline: the answer to `cmd` once `wait`'s
-/// replicas have it.
+/// `cmd` and a `WAIT` in one pipeline on one connection: the answer to `cmd`
+/// once `wait`'s replicas have it.
 async fn durable_write(conn: &mut ConnectionManager, cmd: &Cmd, wait: Wait) -> RedisResult<Value> {
     let mut pipe = Pipeline::new();
     pipe.add_command(cmd.clone())
         .cmd("WAIT")
         .arg(wait.replicas)
-        .arg(wait.timeout.as_millis() as u64);
+        .arg(wait.timeout.as_millis().max(1) as u64);
     let mut values = conn.req_packed_commands(&pipe, 0, 2).await?;
-    let acked = match values.pop() {
-        Some(Value::Int(n)) => n,
-        _ => 0,
-    };
-    if acked < i64::from(wait.replicas) {
-        warn!(
-            acked,
-            wanted = wait.replicas,
-            "a write was not confirmed by enough replicas"
-        );
-        return Err(RedisError::from((ErrorKind::TryAgain, NOT_REPLICATED)));
+    let acked = values.pop().unwrap_or(Value::Nil);
+    // The command's own error first (NOSCRIPT, READONLY, a script error):
+    // nothing to wait for.
+    let answer = values.pop().unwrap_or(Value::Nil).extract_error()?;
+    match acked.extract_error()? {
+        Value::Int(n) if n >= i64::from(wait.replicas) => Ok(answer),
+        _ => {
+            warn!(
+                wanted = wait.replicas,
+                "a write was not confirmed by enough replicas"
+            );
+            Err(RedisError::from((ErrorKind::TryAgain, NOT_REPLICATED)))
+        }
     }
-    Ok(values.pop().unwrap_or(Value::Nil))
 }
 
 fn is_write(cmd: &Cmd) -> bool {
@@ -453,9 +479,15 @@ fn is_write(cmd: &Cmd) -> bool {
     })
 }
 
-/// A failure that a failover would explain.
+/// A failure that a failover would explain. An unconfirmed write counts: a
+/// master restarted before the Sentinels demoted it answers as a master
+/// without replicas.
 fn master_may_be_gone(err: &RedisError) -> bool {
-    never_ran(err) || err.is_io_error() || err.is_timeout() || err.is_connection_dropped()
+    never_ran(err)
+        || err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.kind() == ErrorKind::TryAgain
 }
 
 /// A failure after which the command certainly did not run.
@@ -463,11 +495,19 @@ fn never_ran(err: &RedisError) -> bool {
     err.is_connection_refusal() || err.kind() == ErrorKind::ReadOnly
 }
 
+/// Whether `err` is a write the master applied but too few replicas
+/// confirmed.
+pub fn is_unconfirmed(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::TryAgain && err.to_string().contains(NOT_REPLICATED)
+}
+
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(self.send(cmd))
     }
 
+    /// Pipelines carry only reads (every write of the store is one command
+    /// or a script), so they never wait.
     fn req_packed_commands<'a>(
         &'a mut self,
         cmd: &'a Pipeline,

@@ -14,7 +14,9 @@ const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// A new store under a prefix no other test uses.
 async fn open(sink: Arc<dyn EventSink>) -> Fixture {
     let prefix = format!("hubtest:contract:{}:", uuid::Uuid::new_v4().simple());
-    let conn = connect(REDIS_URL).await.expect("Redis at 127.0.0.1:6379");
+    let conn = connect(REDIS_URL, 0)
+        .await
+        .expect("Redis at 127.0.0.1:6379");
     let store = RedisStore::new(conn, &prefix, "node-contract", HISTORY_EVENTS, sink);
     Fixture::new(Arc::new(store), DeleteKeys(prefix))
 }

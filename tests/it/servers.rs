@@ -49,8 +49,9 @@ impl RedisProcess {
         Self::spawn(port, dir, args)
     }
 
-    /// A Sentinel on `port` watching the master at `master_port`.
-    fn sentinel(port: u16, dir: &Path, master_port: u16) -> Self {
+    /// A Sentinel on `port` watching the master at `master_port`, calling it
+    /// down after `down_after_ms` of silence.
+    fn sentinel(port: u16, dir: &Path, master_port: u16, down_after_ms: u64) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let conf = dir.join("sentinel.conf");
         std::fs::write(
@@ -58,7 +59,7 @@ impl RedisProcess {
             format!(
                 "port {port}\nbind 127.0.0.1\ndir {dir}\n\
                  sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
-                 sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                 sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
                  sentinel failover-timeout {MASTER_NAME} 4000\n\
                  sentinel parallel-syncs {MASTER_NAME} 1\n",
                 dir = dir.display()
@@ -75,7 +76,7 @@ impl RedisProcess {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/run installs it)");
-        let process = Self {
+        let mut process = Self {
             child,
             port,
             dir: dir.to_owned(),
@@ -97,9 +98,14 @@ impl RedisProcess {
             .expect("test redis answers")
     }
 
-    fn wait_until_it_answers(&self) {
+    fn wait_until_it_answers(&mut self) {
         let started = Instant::now();
         loop {
+            // Exited: the port was taken in the meantime (by another test's
+            // server, which must not be mistaken for this one).
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("redis on port {} exited at start ({status})", self.port);
+            }
             let pong = redis::Client::open(self.url())
                 .unwrap()
                 .get_connection_with_timeout(Duration::from_millis(200))
@@ -157,8 +163,10 @@ pub struct SentinelGroup {
 impl SentinelGroup {
     /// Starts the group and waits until the replica is in sync and every
     /// Sentinel names the master. `for_failover` also waits until the
-    /// Sentinels know each other and the replica (about two seconds), which
-    /// only a test that kills the master needs.
+    /// Sentinels know each other and the replica (about two seconds), and
+    /// lets them call a silent master down after one second instead of ten
+    /// (so a master that is merely slow on a busy machine is not failed over
+    /// under the other tests).
     pub fn start(for_failover: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let master_port = free_port();
@@ -170,7 +178,12 @@ impl SentinelGroup {
         );
         let sentinels: Vec<RedisProcess> = (0..3)
             .map(|i| {
-                RedisProcess::sentinel(free_port(), &dir.path().join(format!("s{i}")), master_port)
+                RedisProcess::sentinel(
+                    free_port(),
+                    &dir.path().join(format!("s{i}")),
+                    master_port,
+                    if for_failover { 1000 } else { 10_000 },
+                )
             })
             .collect();
         let group = Self {

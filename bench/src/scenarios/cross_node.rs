@@ -25,9 +25,10 @@ async fn redis_answers(url: &str) -> anyhow::Result<()> {
         .strip_prefix("redis://")
         .or_else(|| url.strip_prefix("redis+sentinel://"))
         .context("--redis-url must start with redis:// or redis+sentinel://")?;
+    // Credentials first: a password may hold `/` or `,`.
+    let host = host.rsplit_once('@').map_or(host, |(_, rest)| rest);
     let host = host.split('/').next().unwrap_or(host);
     let host = host.split(',').next().unwrap_or(host);
-    let host = host.rsplit('@').next().unwrap_or(host);
     let mut s = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host))
         .await
         .context("connecting to Redis timed out")?

@@ -37,6 +37,10 @@ pub enum StoreError {
     /// The back-end cannot be reached; the call changed nothing.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The write was applied, but fewer replicas than required confirmed it
+    /// in time: it may not survive a failover of the back-end.
+    #[error("write not confirmed: {0}")]
+    Unconfirmed(String),
     /// Anything else; logged, never shown to callers.
     #[error("store failure: {0}")]
     Internal(String),

@@ -45,6 +45,8 @@ pub(crate) struct Scripts {
     create_user: Script,
     /// A refresh-token rotation, or the family's revocation on reuse.
     rotate_refresh: Script,
+    /// A new refresh token and its expiry.
+    insert_refresh: Script,
     /// Every webhook and delivery operation, chosen by its first argument.
     webhook: Script,
     /// A bulk import: several activities in one step.
@@ -67,6 +69,7 @@ impl Scripts {
             create_user: Script::new(include_str!("../../scripts/create_user.lua")),
             personal_token: Script::new(include_str!("../../scripts/personal_token.lua")),
             rotate_refresh: Script::new(include_str!("../../scripts/rotate_refresh.lua")),
+            insert_refresh: Script::new(include_str!("../../scripts/insert_refresh.lua")),
             append_many: Script::new(&format!(
                 "{APPEND_FN}\n{}",
                 include_str!("../../scripts/append_many.lua")
@@ -106,15 +109,20 @@ pub struct RedisStore {
 /// Connects to `url` (one Redis or a Sentinel group), failing if Redis does
 /// not answer now (cluster mode cannot start without it). The error never
 /// repeats the URL, which may hold a password.
-pub async fn connect(url: &str) -> Result<RedisConn, StoreError> {
+pub async fn connect(url: &str, writers: usize) -> Result<RedisConn, StoreError> {
     let target = Target::parse(url)?;
-    RedisConn::connect(target).await.map_err(unavailable)
+    RedisConn::connect(target, writers)
+        .await
+        .map_err(unavailable)
 }
 
 /// Redis could not do it now (down, failing over, loading, refusing writes
 /// without replicas, or a write not confirmed by enough replicas): 503.
 /// Anything else is a bug or a corrupt key: 500.
 pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
+    if crate::conn::is_unconfirmed(&err) {
+        return StoreError::Unconfirmed(err.to_string());
+    }
     if err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()

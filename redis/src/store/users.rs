@@ -137,23 +137,16 @@ impl UserStore for RedisStore {
     }
 
     async fn insert_refresh_token(&self, token: RefreshTokenRecord) -> Result<(), StoreError> {
-        let key = self.keys.refresh_token(&token.jti);
         let ttl = (token.expires_at - Utc::now()).num_seconds().max(1);
-        redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("family", token.family.clone()),
-                    ("user", token.user_id.0.clone()),
-                    ("exp", micros(token.expires_at).to_string()),
-                    ("used", "0".to_owned()),
-                ],
-            )
-            .ignore()
-            .expire(&key, ttl)
-            .ignore()
-            .query_async::<()>(&mut self.conn())
+        self.scripts
+            .insert_refresh
+            .arg(self.keys.prefix())
+            .arg(&token.jti)
+            .arg(&token.family)
+            .arg(token.user_id.as_str())
+            .arg(micros(token.expires_at))
+            .arg(ttl)
+            .invoke_async::<()>(&mut self.conn())
             .await
             .map_err(unavailable)
     }
@@ -247,7 +240,8 @@ impl UserStore for RedisStore {
             .arg(self.keys.prefix())
             .arg(id.as_str())
             .arg(micros(at))
-            .invoke_async(&mut self.conn())
+            // Bookkeeping on a read: never worth a wait for replicas.
+            .invoke_async(&mut self.conn().plain())
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -922,10 +922,11 @@ export interface components {
          *     - `rate_limited` (429): Too many requests; retry after `Retry-After` seconds.
          *     - `internal_error` (500): The server failed; the cause is logged, never sent.
          *     - `store_unavailable` (503): The data store is unavailable; the request did nothing.
+         *     - `write_unconfirmed` (503): The change was stored, but not yet confirmed by enough replicas of the store; it could be lost if the store fails over now.
          *     - `not_ready` (503): The store does not answer the readiness check.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "token_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "token_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "not_ready";
+        ErrorCode: "malformed_json" | "malformed_body" | "websocket_handshake_failed" | "unauthenticated" | "token_expired" | "ambiguous_credentials" | "invalid_credentials" | "invalid_token" | "invalid_portal_token" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "user_id_required" | "target_not_allowed" | "user_token_required" | "service_key_required" | "origin_not_allowed" | "portal_scope" | "portal_read_only" | "not_found" | "user_not_found" | "activity_not_found" | "task_not_found" | "webhook_not_found" | "token_not_found" | "delivery_not_found" | "method_not_allowed" | "email_taken" | "idempotency_key_reused" | "invalid_transition" | "progress_decreased" | "task_changed" | "webhook_limit" | "token_limit" | "webhook_disabled" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "store_unavailable" | "write_unconfirmed" | "not_ready";
         /**
          * @description What an endpoint can subscribe to: every activity type, and the two
          *     presence events (a user's first session opened anywhere, the last one
@@ -1467,7 +1468,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1618,7 +1619,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1626,7 +1627,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -1705,7 +1706,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,7 +1842,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1849,7 +1850,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -1958,7 +1959,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2092,7 +2093,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2100,7 +2101,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -2215,7 +2216,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2328,7 +2329,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,7 +2337,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -2438,7 +2439,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2446,7 +2447,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -2522,7 +2523,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2634,7 +2635,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2642,7 +2643,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -2744,7 +2745,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,7 +2753,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -2816,7 +2817,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2952,7 +2953,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2960,7 +2961,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3037,7 +3038,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3045,7 +3046,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3159,7 +3160,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3167,7 +3168,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3295,7 +3296,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3303,7 +3304,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3380,7 +3381,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3388,7 +3389,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3467,7 +3468,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +3580,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3587,7 +3588,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3715,7 +3716,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,7 +3724,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -3820,7 +3821,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3956,7 +3957,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3964,7 +3965,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -4043,7 +4044,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4194,7 +4195,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4202,7 +4203,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -4293,7 +4294,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4441,7 +4442,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4449,7 +4450,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -4543,7 +4544,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4685,7 +4686,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4693,7 +4694,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -4785,7 +4786,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4793,7 +4794,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -4927,7 +4928,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4935,7 +4936,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -5035,7 +5036,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5151,7 +5152,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5159,7 +5160,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -5253,7 +5254,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5261,7 +5262,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -5355,7 +5356,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5457,7 +5458,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5465,7 +5466,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -5559,7 +5560,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`, `write_unconfirmed`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5567,7 +5568,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
-                        code?: "store_unavailable";
+                        code?: "store_unavailable" | "write_unconfirmed";
                     };
                 };
             };
@@ -5660,7 +5661,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5732,7 +5733,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; the request did nothing. Codes: `store_unavailable`. */
+            /** @description A dependency is down (`store_unavailable`: the request did nothing) or a change could not be confirmed by enough replicas of the store (`write_unconfirmed`: it was stored, but could be lost in a failover). Codes: `store_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
