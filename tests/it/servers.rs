@@ -20,8 +20,11 @@ pub struct RedisProcess {
 }
 
 impl RedisProcess {
-    /// A data server on `port`, keeping its AOF in `dir` (fsync'd on every
-    /// write, so a `kill -9` loses nothing it answered).
+    /// A data server on `port`, keeping its AOF in `dir`. It is written
+    /// before every answer, so a `kill -9` of the process loses nothing it
+    /// answered; the once-a-second fsync only matters to a machine crash, and
+    /// an fsync per write would stall the server on a busy disk long enough
+    /// for Sentinels to fail it over.
     pub fn server(port: u16, dir: &Path, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let mut args: Vec<String> = [
@@ -34,7 +37,7 @@ impl RedisProcess {
             "--appendonly",
             "yes",
             "--appendfsync",
-            "always",
+            "everysec",
             "--repl-diskless-sync",
             "yes",
             "--repl-diskless-sync-delay",
@@ -152,7 +155,7 @@ impl Drop for RedisProcess {
 }
 
 /// A master, one replica of it, and three Sentinels (quorum 2) that notice a
-/// dead master after one second.
+/// dead master after two seconds (ten outside the failover tests).
 pub struct SentinelGroup {
     pub master: RedisProcess,
     pub replica: RedisProcess,
@@ -164,7 +167,7 @@ impl SentinelGroup {
     /// Starts the group and waits until the replica is in sync and every
     /// Sentinel names the master. `for_failover` also waits until the
     /// Sentinels know each other and the replica (about two seconds), and
-    /// lets them call a silent master down after one second instead of ten
+    /// lets them call a silent master down after two seconds instead of ten
     /// (so a master that is merely slow on a busy machine is not failed over
     /// under the other tests).
     pub fn start(for_failover: bool) -> Self {
@@ -182,7 +185,7 @@ impl SentinelGroup {
                     free_port(),
                     &dir.path().join(format!("s{i}")),
                     master_port,
-                    if for_failover { 1000 } else { 10_000 },
+                    if for_failover { 2000 } else { 10_000 },
                 )
             })
             .collect();
@@ -198,7 +201,7 @@ impl SentinelGroup {
         group.wait_for("every sentinel to name the master", |g| {
             g.sentinels
                 .iter()
-                .all(|s| sentinel_master_port(s) == Some(master_port))
+                .all(|s| sentinel_master_port(&s.url()) == Some(master_port))
         });
         if for_failover {
             group.wait_for("the sentinels to know each other and the replica", |g| {
@@ -241,16 +244,11 @@ impl SentinelGroup {
             .collect();
         format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","))
     }
-
-    /// The master's port as the first Sentinel that answers says.
-    pub fn master_port(&self) -> Option<u16> {
-        self.sentinels.iter().find_map(sentinel_master_port)
-    }
 }
 
-/// What a Sentinel answers for the master's port.
-fn sentinel_master_port(s: &RedisProcess) -> Option<u16> {
-    let mut c = redis::Client::open(s.url())
+/// What the Sentinel at `url` answers for the master's port.
+pub fn sentinel_master_port(url: &str) -> Option<u16> {
+    let mut c = redis::Client::open(url)
         .ok()?
         .get_connection_with_timeout(Duration::from_millis(500))
         .ok()?;
