@@ -19,7 +19,7 @@
 //! A handle made by [`RedisConn::durable`] follows every write command with
 //! `WAIT <replicas> <timeout>` in the same pipeline (so on the same
 //! connection): the write is acknowledged only once that many replicas have
-//! it. If fewer confirm in time, the call fails with [`NOT_REPLICATED`]: the
+//! it. If fewer confirm in time, the call fails with an error [`is_unconfirmed`] recognises: the
 //! write happened on the master, but may not survive a failover.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,7 +39,7 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESOLVE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The message of a write that fewer replicas than required confirmed.
-pub const NOT_REPLICATED: &str = "write not confirmed by enough replicas";
+const NOT_REPLICATED: &str = "write not confirmed by enough replicas";
 
 /// The commands a durable handle follows with `WAIT`: every write the store
 /// makes is one of them (its multi-key writes are all scripts).
@@ -422,17 +422,10 @@ impl RedisConn {
     async fn send(&self, cmd: &Cmd) -> RedisResult<Value> {
         let wait = self.wait.filter(|_| is_write(cmd));
         let attempt = || async move {
-            let generation = self.current().1;
+            let (mut conn, generation) = self.current();
             let result = match wait {
                 Some(wait) => durable_write(&mut self.writer(), cmd, wait).await,
-                // A server error comes back as a value; made an error here so
-                // that READONLY (a demoted master) is seen.
-                None => {
-                    let (mut conn, _) = self.current();
-                    conn.req_packed_command(cmd)
-                        .await
-                        .and_then(Value::extract_error)
-                }
+                None => conn.req_packed_command(cmd).await.and_then(top_level_error),
             };
             (result, generation)
         };
@@ -457,8 +450,8 @@ async fn durable_write(conn: &mut ConnectionManager, cmd: &Cmd, wait: Wait) -> R
     let acked = values.pop().unwrap_or(Value::Nil);
     // The command's own error first (NOSCRIPT, READONLY, a script error):
     // nothing to wait for.
-    let answer = values.pop().unwrap_or(Value::Nil).extract_error()?;
-    match acked.extract_error()? {
+    let answer = top_level_error(values.pop().unwrap_or(Value::Nil))?;
+    match top_level_error(acked)? {
         Value::Int(n) if n >= i64::from(wait.replicas) => Ok(answer),
         _ => {
             warn!(
@@ -467,6 +460,17 @@ async fn durable_write(conn: &mut ConnectionManager, cmd: &Cmd, wait: Wait) -> R
             );
             Err(RedisError::from((ErrorKind::TryAgain, NOT_REPLICATED)))
         }
+    }
+}
+
+/// A server error comes back from redis-rs as a value; made an error here so
+/// that a `READONLY` (a demoted master) is seen. Only the top level: that is
+/// where a refused command's error stands, and the caller's `query_async`
+/// looks through the rest of the reply anyway.
+fn top_level_error(value: Value) -> RedisResult<Value> {
+    match value {
+        Value::ServerError(err) => Err(err.into()),
+        value => Ok(value),
     }
 }
 

@@ -136,17 +136,22 @@ async fn status_counts_the_whole_cluster() {
     .await;
 }
 
+/// A hub in cluster mode on a Redis of the test's own.
+async fn spawn_on(redis: &RedisProcess) -> TestApp {
+    let url = redis.url();
+    spawn_app_with(|s| {
+        s.redis.url = Some(url);
+        s.redis.key_prefix = unique_prefix();
+    })
+    .await
+}
+
 #[actix_web::test]
 async fn redis_outage_is_survived_without_restart() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut redis = RedisProcess::server(port, dir.path(), &[]);
-    let url = redis.url();
-    let app = spawn_app_with(|s| {
-        s.redis.url = Some(url.clone());
-        s.redis.key_prefix = unique_prefix();
-    })
-    .await;
+    let app = spawn_on(&redis).await;
     let (_, token, _) = app.user("outage@example.com").await;
     let mut ws = app.ws(&token, "").await;
     let before = app.publish(&token, "notification", "before").await;
@@ -214,17 +219,13 @@ async fn ids_seen_before_redis_lost_them_are_not_handed_out_again() {
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("live");
     let mut redis = RedisProcess::server(free_port(), &live, &[]);
-    let url = redis.url();
-    let app = spawn_app_with(|s| {
-        s.redis.url = Some(url.clone());
-        s.redis.key_prefix = unique_prefix();
-    })
-    .await;
+    let app = spawn_on(&redis).await;
     let (_, token, _) = app.user("rollback@example.com").await;
     let mut ws = app.ws(&token, "").await;
     let kept = app.publish(&token, "notification", "kept").await;
     assert_eq!(ws.next_of("event").await["id"], kept["id"]);
-    // The older copy: every write so far (fsync'd on each write).
+    // The older copy: every write so far (each is in the file before its
+    // answer).
     let old = dir.path().join("old");
     let copied = std::process::Command::new("cp")
         .arg("-r")

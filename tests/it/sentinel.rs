@@ -39,6 +39,14 @@ async fn wait_blocking<T: Send + 'static>(
     .unwrap()
 }
 
+/// A blocking connection to the test server at `url`, if it answers.
+fn answering(url: &str) -> Option<redis::Connection> {
+    redis::Client::open(url)
+        .ok()?
+        .get_connection_with_timeout(Duration::from_millis(300))
+        .ok()
+}
+
 /// Every activity id a user can list, newest first.
 async fn all_ids(app: &Api, token: &str) -> Vec<String> {
     let mut ids = Vec::new();
@@ -180,11 +188,7 @@ async fn failover_while_publishing(how: Failover) {
         "the master to have a replica that confirms writes",
         SENTINEL_DEADLINE,
         move || {
-            let port = named()?;
-            let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                .ok()?
-                .get_connection_with_timeout(Duration::from_millis(300))
-                .ok()?;
+            let mut c = answering(&format!("redis://127.0.0.1:{}", named()?))?;
             replica_confirms(&mut c).then_some(())
         },
     )
@@ -277,11 +281,7 @@ async fn a_write_no_replica_confirms_is_refused_and_safe_to_retry() {
     group.replica.stop();
     let master_url = group.master.url();
     wait_blocking("the master to lose its replica", DEADLINE, move || {
-        let mut c = redis::Client::open(master_url.as_str())
-            .ok()?
-            .get_connection()
-            .ok()?;
-        (replicas_online(&mut c) == 0).then_some(())
+        (replicas_online(&mut answering(&master_url)?) == 0).then_some(())
     })
     .await;
     let (status, body) = send("once").await;
@@ -316,11 +316,7 @@ async fn a_write_no_replica_confirms_is_refused_and_safe_to_retry() {
     group.replica.restart();
     let master_url = group.master.url();
     wait_blocking("the replica to be back in sync", DEADLINE, move || {
-        let mut c = redis::Client::open(master_url.as_str())
-            .ok()?
-            .get_connection()
-            .ok()?;
-        replica_confirms(&mut c).then_some(())
+        replica_confirms(&mut answering(&master_url)?).then_some(())
     })
     .await;
     let (status, first) = send("once").await;
