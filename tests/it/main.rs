@@ -10,6 +10,7 @@ mod activities;
 mod analytics;
 mod auth;
 mod cluster;
+mod cluster_servers;
 mod dashboard;
 mod docs;
 mod errors;
