@@ -181,6 +181,9 @@ async fn cluster_backend(
         .await
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");
+    hub_redis::upgrade::upgrade(&conn, prefix, node_id, false)
+        .await
+        .context("cannot bring the Redis data up to this version's layout")?;
     // The store's writes wait for replicas when asked to; the rest of
     // cluster mode (presence, leases, rate limits) shares the connection
     // without waiting.

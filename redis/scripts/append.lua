@@ -1,28 +1,35 @@
--- ARGV: 1 prefix, 2 user, 3 kind, 4 json tail, 5 history size,
---       6 idempotency key ('' for none), 7 fingerprint, 8 key TTL (s),
---       9 RFC 3339 time, 10 created (µs), 11 delivery id suffix, 12 node id,
---       13 hour, 14 metrics, 15 metric count, 16 highest id seen
--- Returns {'created', json, delivery, webhook, ...} | {'replayed', json} | {'reused'}
-local p, user, kind = ARGV[1], ARGV[2], ARGV[3]
-local idem = ARGV[6]
-if idem ~= '' then
-  local seen = redis.call('GET', p .. 'idem:' .. user .. ':' .. idem)
+-- One activity. KEYS: 1 acts, 2 acts_type, 3 hist, 4 an, 5 whactive, 6 dseq,
+--   7 act, 8 idempotency key (the name of one even without a key), then per
+--   delivery dl, dlw, dlp.
+-- ARGV: 1 seq, 2 user, 3 kind, 4 json tail, 5 history size, 6 idempotency key
+--   given (1 | 0), 7 fingerprint, 8 key TTL (s), 9 RFC 3339 time,
+--   10 created (µs), 11 node id, 12 hour, 13 metrics, 14 metric count,
+--   15 channel, 16 publish command, 17 webhook channel, 18 delivery count,
+--   19.. webhook, delivery id, ...
+-- Returns {'created', json, delivery, webhook, ...} | {'replayed', json} |
+--   {'reused'} | {'stale'} | {'again'}
+local idem = ARGV[6] == '1'
+if idem then
+  local seen = redis.call('GET', KEYS[8])
   if seen then
     local sep = string.find(seen, '|', 1, true)
     if string.sub(seen, 1, sep - 1) ~= ARGV[7] then
       return {'reused'}
     end
-    local existing = redis.call('GET', p .. 'act:' .. string.sub(seen, sep + 1))
-    if existing then
-      return {'replayed', existing}
-    end
+    return {'replayed', string.sub(seen, sep + 1)}
   end
 end
-local seq, json, deliveries = append_activity({p = p, user = user, kind = kind, tail = ARGV[4],
-  history = ARGV[5], ts = ARGV[9], created = ARGV[10], dbase = ARGV[11], origin = ARGV[12],
-  hour = ARGV[13], metrics = ARGV[14], nmetrics = ARGV[15], floor = ARGV[16]})
-if idem ~= '' then
-  redis.call('SET', p .. 'idem:' .. user .. ':' .. idem, ARGV[7] .. '|' .. seq, 'EX', ARGV[8])
+local a = {seq = ARGV[1], user = ARGV[2], kind = ARGV[3], tail = ARGV[4], history = ARGV[5],
+  ts = ARGV[9], created = ARGV[10], origin = ARGV[11], hour = ARGV[12], metrics = ARGV[13],
+  nmetrics = ARGV[14], channel = ARGV[15], publish = ARGV[16], wh_channel = ARGV[17],
+  hooks = hooks_from(ARGV, 19, tonumber(ARGV[18]))}
+local refused = append_check(KEYS, a)
+if refused then
+  return {refused}
+end
+local json, deliveries = append_write(KEYS, 9, a)
+if idem then
+  redis.call('SET', KEYS[8], ARGV[7] .. '|' .. json, 'EX', ARGV[8])
 end
 local out = {'created', json}
 for _, v in ipairs(deliveries) do

@@ -1,18 +1,37 @@
--- Appends several activities (of any users) as one atomic step: the bulk
--- import path. ARGV: 1 prefix, 2 history size, 3 node id, 4 metric count,
--- 5 highest id seen, then per activity 8 values: user, kind, json tail, RFC 3339 time,
--- created (µs), delivery id suffix, hour, metrics.
--- Returns {json, 'delivery,webhook,...', json, '', ...}.
-local p, history, origin, nmetrics, floor = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local out = {}
-local i = 6
-while i + 7 <= #ARGV do
-  local _, json, deliveries = append_activity({p = p, user = ARGV[i], kind = ARGV[i + 1],
-    tail = ARGV[i + 2], history = history, ts = ARGV[i + 3], created = ARGV[i + 4],
-    dbase = ARGV[i + 5], origin = origin, hour = ARGV[i + 6], metrics = ARGV[i + 7],
-    nmetrics = nmetrics, floor = floor})
+-- Several activities of one user as one atomic step (a bulk import is
+-- split per user; each user's part is one call). KEYS: per activity 7 keys
+-- (acts, acts_type, hist, an, whactive, dseq, act) then 3 per delivery (dl,
+-- dlw, dlp), in order.
+-- ARGV: 1 user, 2 history size, 3 node id, 4 metric count, 5 channel,
+--   6 publish command, 7 webhook channel, then per activity: seq, kind, json
+--   tail, RFC 3339 time, created (µs), hour, metrics, delivery count, and
+--   webhook, delivery id per delivery.
+-- Returns {'stale'} | {'again'} | {'created', json, 'delivery,webhook,...', ...}.
+local user, history, origin, nmetrics = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local items = {}
+local i, key = 8, 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 7])
+  local a = {seq = ARGV[i], user = user, kind = ARGV[i + 1], tail = ARGV[i + 2],
+    history = history, ts = ARGV[i + 3], created = ARGV[i + 4], origin = origin,
+    hour = ARGV[i + 5], metrics = ARGV[i + 6], nmetrics = nmetrics, channel = ARGV[5],
+    publish = ARGV[6], wh_channel = ARGV[7], hooks = hooks_from(ARGV, i + 8, n)}
+  table.insert(items, {k = slice(KEYS, key, 7 + 3 * n), a = a})
+  i = i + 8 + 2 * n
+  key = key + 7 + 3 * n
+end
+-- Every check first: either all of them go in or none. The ids ascend, so
+-- the later ones pass the order check whenever the first does.
+for _, item in ipairs(items) do
+  local refused = append_check(item.k, item.a)
+  if refused then
+    return {refused}
+  end
+end
+local out = {'created'}
+for _, item in ipairs(items) do
+  local json, deliveries = append_write(item.k, 8, item.a)
   table.insert(out, json)
   table.insert(out, table.concat(deliveries, ','))
-  i = i + 8
 end
 return out

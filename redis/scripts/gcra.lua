@@ -1,10 +1,10 @@
 -- GCRA rate limit, cluster-wide: one key per (group, client) holding the
 -- theoretical arrival time in microseconds of Redis' own clock, so every
--- node agrees. ARGV: 1 key, 2 limit, 3 window (µs).
+-- node agrees. KEYS: 1 the bucket. ARGV: 1 limit, 2 window (µs).
 -- Returns {allowed (0/1), remaining, reset (µs), retry_after (µs)}.
-local key = ARGV[1]
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
 local interval = window / limit
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])

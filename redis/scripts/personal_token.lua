@@ -1,35 +1,30 @@
--- Personal access tokens. KEYS: none (one prefix, like every script here).
---   create  p id user hash max created name scopes expires → 1 | 0 (at the limit)
--- `p pat:{id}` hash, `p pat_hash:{sha256}` → id, `p pats:{user}` sorted set
--- of ids by creation time.
-local op, p = ARGV[1], ARGV[2]
+-- Personal access tokens, in their owner's slot. KEYS: 1 the token's hash
+-- `{<user>}:pat:<id>`, 2 the user's list `{<user>}:pats` (ids by creation).
+-- The pointer from a secret's hash (`pat_hash:<sha256>`) is a key of its own,
+-- written by the caller before `create` and removed after `revoke`.
+--   create  id user hash max created name scopes expires → 1 | 0 (at the limit)
+--   revoke  id user → the secret's hash | '' (no such token of this user)
+--   touch   at: only a token that still exists
+local op = ARGV[1]
 if op == 'create' then
-  local id, user, hash, max = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
-  local list = p .. 'pats:' .. user
-  if redis.call('ZCARD', list) >= max then
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
     return 0
   end
-  redis.call('HSET', p .. 'pat:' .. id, 'id', id, 'user', user, 'hash', hash,
-    'created', ARGV[7], 'name', ARGV[8], 'scopes', ARGV[9], 'expires', ARGV[10], 'last', '')
-  redis.call('SET', p .. 'pat_hash:' .. hash, id)
-  redis.call('ZADD', list, ARGV[7], id)
+  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'user', ARGV[3], 'hash', ARGV[4],
+    'created', ARGV[6], 'name', ARGV[7], 'scopes', ARGV[8], 'expires', ARGV[9], 'last', '')
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
   return 1
 elseif op == 'revoke' then
-  -- revoke p id user → 1 | 0 (no such token of this user)
-  local id, user = ARGV[3], ARGV[4]
-  local key = p .. 'pat:' .. id
-  if redis.call('HGET', key, 'user') ~= user then
-    return 0
+  if redis.call('HGET', KEYS[1], 'user') ~= ARGV[3] then
+    return ''
   end
-  redis.call('DEL', p .. 'pat_hash:' .. redis.call('HGET', key, 'hash'))
-  redis.call('DEL', key)
-  redis.call('ZREM', p .. 'pats:' .. user, id)
-  return 1
+  local hash = redis.call('HGET', KEYS[1], 'hash')
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return hash
 elseif op == 'touch' then
-  -- touch p id at: only a token that still exists
-  local key = p .. 'pat:' .. ARGV[3]
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'last', ARGV[4])
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'last', ARGV[2])
   end
   return 1
 end

@@ -1,28 +1,29 @@
 -- Presence across the cluster, decided by one node at a time. Chosen by ARGV[1]:
---   due    p node lease_ms now_ms live_cutoff_ms offline_after_ms
+--   due    - node lease_ms now_ms live_cutoff_ms (used by the caller) offline_after_ms
 --          → {leader (1|0), online, 'on', user, at, ..., 'off', user, at, ...}
---   commit p node status user ...                        → online
+--   commit - node status user ...                        → online
 --
--- Keys (under the prefix p): `nodes` (node → last heartbeat, ms) and
--- `nodeusers:<node>` (the users holding a session on that node), both kept by
--- each node's bridge; `presence:leader` (the node deciding, with a TTL);
--- `presence:online` (users announced online); `presence:gone` (announced
--- users not connected anywhere → when that was first seen, ms).
-local op, p, node = ARGV[1], ARGV[2], ARGV[3]
-local online, gone = p .. 'presence:online', p .. 'presence:gone'
+-- KEYS (all in the `{cluster}` slot): 1 `presence:leader` (the node
+-- deciding, with a TTL), 2 `presence:online` (users announced online),
+-- 3 `presence:gone` (announced users not connected anywhere → when that was
+-- first seen, ms), then for `due` the `nodeusers:<node>` set of every live
+-- node (the users holding a session there), which the caller read from
+-- `nodes`; the bridges keep both.
+local op, node = ARGV[1], ARGV[3]
+local online, gone = KEYS[2], KEYS[3]
 
 if op == 'due' then
   local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local cutoff, after = tonumber(ARGV[6]), tonumber(ARGV[7])
-  local leader = p .. 'presence:leader'
+  local after = tonumber(ARGV[7])
+  local leader = KEYS[1]
   local holder = redis.call('GET', leader)
   if holder and holder ~= node then
     return {0, redis.call('SCARD', online)}
   end
   redis.call('SET', leader, node, 'PX', lease)
   local connected = {}
-  for _, n in ipairs(redis.call('ZRANGEBYSCORE', p .. 'nodes', cutoff, '+inf')) do
-    for _, u in ipairs(redis.call('SMEMBERS', p .. 'nodeusers:' .. n)) do
+  for i = 4, #KEYS do
+    for _, u in ipairs(redis.call('SMEMBERS', KEYS[i])) do
       connected[u] = true
     end
   end

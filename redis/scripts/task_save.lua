@@ -1,34 +1,51 @@
 -- Creates (expected version -1) or updates a task if its stored version is the
 -- expected one, publishes its task_update frame, and when given appends the
--- task_completed activity in the same atomic step.
--- ARGV: 1 prefix, 2 task id, 3 user, 4 expected version, 5 new version,
---       6 task JSON, 7 task_update frame,
---       8 activity kind ('' for none), 9 activity JSON tail, 10 history size,
---       11 RFC 3339 time, 12 created (µs), 13 delivery id suffix, 14 node id,
---       15 hour, 16 metrics, 17 metric count, 18 highest id seen
--- Returns {'saved'} | {'saved', json, delivery, webhook, ...} | {'conflict'}
-local p, id, user = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. 'task:' .. id
-local expected = tonumber(ARGV[4])
+-- task_completed activity in the same atomic step (in the task owner's slot).
+-- KEYS: 1 task, 2 tasks, 3 tseq, then with an activity its 7 keys (acts,
+--   acts_type, hist, an, whactive, dseq, act) and 3 per delivery.
+-- ARGV: 1 task id, 2 user, 3 expected version, 4 new version, 5 task JSON,
+--   6 task_update frame, 7 channel, 8 publish command, 9 activity kind ('' for
+--   none), 10 seq, 11 activity JSON tail, 12 history size, 13 RFC 3339 time,
+--   14 created (µs), 15 node id, 16 hour, 17 metrics, 18 metric count,
+--   19 webhook channel, 20 delivery count, 21.. webhook, delivery id, ...
+-- Returns {'saved'} | {'saved', json, delivery, webhook, ...} | {'conflict'} |
+--   {'stale'} | {'again'}
+local key = KEYS[1]
+local id, user = ARGV[1], ARGV[2]
+local expected = tonumber(ARGV[3])
 if expected < 0 then
   if redis.call('EXISTS', key) == 1 then
     return {'conflict'}
   end
-  local tseq = redis.call('INCR', p .. 'tseq')
-  redis.call('HSET', key, 'json', ARGV[6], 'version', ARGV[5], 'user', user, 'seq', tseq)
-  redis.call('ZADD', p .. 'tasks:' .. user, tseq, id)
 else
   local version = redis.call('HGET', key, 'version')
   if not version or tonumber(version) ~= expected then
     return {'conflict'}
   end
-  redis.call('HSET', key, 'json', ARGV[6], 'version', ARGV[5])
 end
-redis.call('PUBLISH', p .. 'ch:user:' .. user, 't|' .. ARGV[7])
-if ARGV[8] ~= '' then
-  local _, json, deliveries = append_activity({p = p, user = user, kind = ARGV[8], tail = ARGV[9],
-    history = ARGV[10], ts = ARGV[11], created = ARGV[12], dbase = ARGV[13], origin = ARGV[14],
-    hour = ARGV[15], metrics = ARGV[16], nmetrics = ARGV[17], floor = ARGV[18]})
+local a, k
+if ARGV[9] ~= '' then
+  local n = tonumber(ARGV[20])
+  a = {seq = ARGV[10], user = user, kind = ARGV[9], tail = ARGV[11], history = ARGV[12],
+    ts = ARGV[13], created = ARGV[14], origin = ARGV[15], hour = ARGV[16], metrics = ARGV[17],
+    nmetrics = ARGV[18], channel = ARGV[7], publish = ARGV[8], wh_channel = ARGV[19],
+    hooks = hooks_from(ARGV, 21, n)}
+  k = slice(KEYS, 4, 7 + 3 * n)
+  local refused = append_check(k, a)
+  if refused then
+    return {refused}
+  end
+end
+if expected < 0 then
+  local tseq = redis.call('INCR', KEYS[3])
+  redis.call('HSET', key, 'json', ARGV[5], 'version', ARGV[4], 'user', user, 'seq', tseq)
+  redis.call('ZADD', KEYS[2], tseq, id)
+else
+  redis.call('HSET', key, 'json', ARGV[5], 'version', ARGV[4])
+end
+redis.call(ARGV[8], ARGV[7], 't|' .. ARGV[6])
+if a then
+  local json, deliveries = append_write(k, 8, a)
   local out = {'saved', json}
   for _, v in ipairs(deliveries) do
     table.insert(out, v)

@@ -1,34 +1,32 @@
--- Shared by the webhook scripts. A webhook is the hash `p wh:{id}` with the
--- fields id, user, url, events (JSON array), events_csv, description, status,
--- reason, created, updated, last_at, last_code, fails, version, secret, prev,
--- prev_exp. Active endpoints are also indexed: `p whactive:{user}` (id →
--- events_csv, read by the append function) and `p whall` (every active id).
+-- Shared by the webhook scripts. A webhook is the hash `{<user>}:wh:<id>`
+-- with the fields id, user, url, events (JSON array), events_csv,
+-- description, status, reason, created, updated, last_at, last_code, fails,
+-- version, secret, prev, prev_exp. Active endpoints are also indexed in
+-- `{<user>}:whactive` (id → events_csv, read before every append). Every
+-- key a script touches is declared, all in the owner's slot.
 
--- Brings the active indexes in line with the hash.
-local function index_webhook(p, id)
-  local w = redis.call('HMGET', p .. 'wh:' .. id, 'user', 'status', 'events_csv')
+-- Brings the active index (`index`) in line with the hash (`key`).
+local function index_webhook(key, index, id)
+  local w = redis.call('HMGET', key, 'user', 'status', 'events_csv')
   if not w[1] then
     return
   end
   if w[2] == 'active' then
-    redis.call('HSET', p .. 'whactive:' .. w[1], id, w[3] or '')
-    redis.call('SADD', p .. 'whall', id)
+    redis.call('HSET', index, id, w[3] or '')
   else
-    redis.call('HDEL', p .. 'whactive:' .. w[1], id)
-    redis.call('SREM', p .. 'whall', id)
+    redis.call('HDEL', index, id)
   end
 end
 
--- True if the webhook exists and belongs to `owner` ('' = anyone).
-local function owned(p, id, owner)
-  local user = redis.call('HGET', p .. 'wh:' .. id, 'user')
+-- True if the webhook hash exists and belongs to `owner` ('' = anyone).
+local function owned(key, owner)
+  local user = redis.call('HGET', key, 'user')
   return user ~= false and (owner == '' or user == owner)
 end
 
 -- What an attempt changes on its endpoint: last outcome, failure count
 -- ('' leaves it), and disabling with a reason ('' for none).
-local function endpoint_after(p, id, last_at, last_code, fails, reason)
-  local key = p .. 'wh:' .. id
+local function endpoint_after(key, index, id, last_at, last_code, fails, reason)
   if redis.call('EXISTS', key) == 0 then
     return
   end
@@ -39,6 +37,6 @@ local function endpoint_after(p, id, last_at, last_code, fails, reason)
   if reason ~= '' and redis.call('HGET', key, 'status') == 'active' then
     redis.call('HSET', key, 'status', 'disabled', 'reason', reason, 'updated', last_at)
     redis.call('HINCRBY', key, 'version', 1)
-    index_webhook(p, id)
+    index_webhook(key, index, id)
   end
 end

@@ -2,6 +2,9 @@
 //!
 //! A node subscribes to a user's channel while it holds sessions of that user
 //! (the registry tells it through [`Presence`]) and to one broadcast channel.
+//! A user's channel is a shard channel (`SSUBSCRIBE`, on a RESP3 connection
+//! of its own, since a sharded message comes as a RESP3 push); the broadcast
+//! and webhook channels are ordinary ones.
 //! Messages are forwarded to the local `SessionRegistry` unparsed, except for
 //! the small header the publishing script puts in front of each frame:
 //! `e|<seq>|<type>|<frame>` (events), `t|<frame>` (task updates),
@@ -79,8 +82,13 @@ pub struct RedisBridge {
     registry: Addr<SessionRegistry>,
     /// The session count the heartbeat reports.
     metrics: Arc<Metrics>,
-    /// Subscribes and unsubscribes; `None` while disconnected.
+    /// Subscribes and unsubscribes the ordinary channels; `None` while
+    /// disconnected.
     sink: Option<PubSubSink>,
+    /// The users' shard channels; `None` while disconnected.
+    shards: Option<Shards>,
+    /// Counts connections, so only the loss of the current one reconnects.
+    generation: u64,
     /// Users with sessions on this node: what must be subscribed.
     users: HashSet<UserId>,
     /// Next reconnection delay.
@@ -107,10 +115,50 @@ const RAISE_SEQ: &str = "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 /// shares this slot.
 pub type WebhookSlot = Arc<OnceLock<Addr<WebhookRegistry>>>;
 
-/// The pub/sub stream ended: reconnect.
+/// A pub/sub stream of connection `.0` ended: reconnect.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Disconnected;
+struct Disconnected(u64);
+
+/// The connection for the users' shard channels. One server, or a Sentinel
+/// master, carries every shard channel on one connection.
+#[derive(Clone)]
+struct Shards {
+    conn: redis::aio::MultiplexedConnection,
+}
+
+impl Shards {
+    /// Connects with RESP3 (a shard message is a push), handing every push
+    /// to the returned receiver.
+    async fn connect(
+        client: &redis::Client,
+    ) -> redis::RedisResult<(Self, tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>)> {
+        let mut info = client.get_connection_info().clone();
+        info.redis.protocol = redis::ProtocolVersion::RESP3;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+        let conn = redis::Client::open(info)?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        Ok((Self { conn }, rx))
+    }
+
+    /// One channel per command: each channel's confirmation is a push of
+    /// its own, and the connection matches one push to one command.
+    async fn subscribe(&mut self, channel: &str) -> redis::RedisResult<()> {
+        redis::cmd("SSUBSCRIBE")
+            .arg(channel)
+            .exec_async(&mut self.conn)
+            .await
+    }
+
+    async fn unsubscribe(&mut self, channel: &str) -> redis::RedisResult<()> {
+        redis::cmd("SUNSUBSCRIBE")
+            .arg(channel)
+            .exec_async(&mut self.conn)
+            .await
+    }
+}
 
 /// What the bridge hands messages to on this node.
 pub struct Local {
@@ -144,6 +192,8 @@ impl RedisBridge {
             registry,
             metrics,
             sink: None,
+            shards: None,
+            generation: 0,
             users: HashSet::new(),
             backoff: RECONNECT_MIN,
             highest_seen: ids_seen,
@@ -161,14 +211,20 @@ impl RedisBridge {
         let node = self.node_id.clone();
         let acks = self.conn.clone();
         let highest_seen = self.highest_seen.clone();
-        let mut channels: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
-        channels.push(keys.broadcast_channel());
-        channels.push(keys.webhook_channel());
+        let users: Vec<String> = self.users.iter().map(|u| keys.user_channel(u)).collect();
+        let channels = vec![keys.broadcast_channel(), keys.webhook_channel()];
+        self.generation += 1;
+        let generation = self.generation;
         let fut = async move {
             // Under Sentinel this asks where the master is now.
-            let pubsub = acks.client().await?.get_async_pubsub().await?;
+            let client = acks.client().await?;
+            let pubsub = client.get_async_pubsub().await?;
             let (mut sink, mut stream) = pubsub.split();
             sink.subscribe(&channels).await?;
+            let (mut shards, mut pushes) = Shards::connect(&client).await?;
+            for channel in &users {
+                shards.subscribe(channel).await?;
+            }
             let seen = highest_seen.load(Ordering::Relaxed);
             if seen > 0 {
                 let before: i64 = redis::Script::new(RAISE_SEQ)
@@ -184,8 +240,46 @@ impl RedisBridge {
                     );
                 }
             }
-            let user_prefix = keys.user_channel_prefix();
             let webhook_channel = keys.webhook_channel();
+            {
+                let (registry, tokens, highest_seen, keys) = (
+                    registry.clone(),
+                    tokens.clone(),
+                    highest_seen.clone(),
+                    keys.clone(),
+                );
+                let me = me.clone();
+                actix::spawn(async move {
+                    while let Some(push) = pushes.recv().await {
+                        match push.kind {
+                            redis::PushKind::SMessage => {
+                                let mut data = push.data.into_iter();
+                                let (Some(channel), Some(payload)) = (data.next(), data.next())
+                                else {
+                                    continue;
+                                };
+                                let (Ok(channel), Ok(payload)) = (
+                                    redis::from_owned_redis_value::<String>(channel),
+                                    redis::from_owned_redis_value::<Vec<u8>>(payload),
+                                ) else {
+                                    continue;
+                                };
+                                forward(
+                                    &registry,
+                                    &tokens,
+                                    &highest_seen,
+                                    &keys,
+                                    &channel,
+                                    &payload,
+                                );
+                            }
+                            redis::PushKind::Disconnection => break,
+                            _ => {}
+                        }
+                    }
+                    me.do_send(Disconnected(generation));
+                });
+            }
             actix::spawn(async move {
                 while let Some(msg) = stream.next().await {
                     let channel = msg.get_channel_name();
@@ -195,7 +289,7 @@ impl RedisBridge {
                         &registry,
                         &tokens,
                         &highest_seen,
-                        &user_prefix,
+                        &keys,
                         channel,
                         msg.get_payload_bytes(),
                     ) {
@@ -203,14 +297,15 @@ impl RedisBridge {
                         acknowledge_revocation(acks.clone(), keys.revocation_acks(&nonce), &node);
                     }
                 }
-                me.do_send(Disconnected);
+                me.do_send(Disconnected(generation));
             });
-            Ok::<_, redis::RedisError>(sink)
+            Ok::<_, redis::RedisError>((sink, shards))
         };
         ctx.wait(fut.into_actor(self).map(move |result, act, ctx| match result {
-            Ok(sink) => {
+            Ok((sink, shards)) => {
                 info!(users = act.users.len(), "redis pub/sub connected");
                 act.sink = Some(sink);
+                act.shards = Some(shards);
                 act.backoff = RECONNECT_MIN;
                 act.heartbeat(ctx, true);
                 if resync {
@@ -268,14 +363,16 @@ impl RedisBridge {
     }
 }
 
-/// A node stored deliveries for an endpoint (`<webhook>|<node>`): unless it
+/// A node stored deliveries for an endpoint (`<webhook>|<user>|<node>`): unless it
 /// was this node (which handed them over locally already), tell the webhook
 /// registry, which wakes the endpoint if it runs here.
 fn pending_elsewhere(webhooks: &WebhookSlot, node: &str, payload: &[u8]) {
     let Ok(payload) = std::str::from_utf8(payload) else {
         return;
     };
-    let Some((webhook, origin)) = payload.split_once('|') else {
+    let (Some((webhook, _)), Some((_, origin))) =
+        (payload.split_once('|'), payload.rsplit_once('|'))
+    else {
         return;
     };
     if origin == node {
@@ -310,7 +407,7 @@ fn forward(
     registry: &Addr<SessionRegistry>,
     tokens: &PersonalTokenCache,
     highest_seen: &AtomicI64,
-    user_prefix: &str,
+    keys: &Keys,
     channel: &str,
     payload: &[u8],
 ) -> Option<String> {
@@ -347,7 +444,7 @@ fn forward(
     let frame = Arc::new(frame);
     if tag == "b" {
         registry.do_send(BroadcastFrame(frame));
-    } else if let Some(user) = channel.strip_prefix(user_prefix) {
+    } else if let Some(user) = keys.user_of_channel(channel) {
         registry.do_send(DeliverToUser {
             user: UserId(user.to_owned()),
             frame,
@@ -382,9 +479,14 @@ impl Actor for RedisBridge {
 impl Handler<Disconnected> for RedisBridge {
     type Result = ();
 
-    fn handle(&mut self, _: Disconnected, ctx: &mut Context<Self>) {
+    fn handle(&mut self, lost: Disconnected, ctx: &mut Context<Self>) {
+        if lost.0 != self.generation {
+            // An earlier connection's second stream, already replaced.
+            return;
+        }
         error!("redis pub/sub connection lost; reconnecting");
         self.sink = None;
+        self.shards = None;
         self.connect(ctx, true);
     }
 }
@@ -402,17 +504,17 @@ impl Handler<Presence> for RedisBridge {
         } else {
             self.users.remove(&msg.user);
         }
-        let sink = self.sink.clone();
+        let shards = self.shards.clone();
         let online = msg.online;
         // Atomic: presence changes apply one at a time, in order, so an
         // unsubscribe can never overtake the subscribe it follows.
         AtomicResponse::new(Box::pin(
             async move {
-                if let Some(mut sink) = sink {
+                if let Some(mut shards) = shards {
                     let result = if online {
-                        sink.subscribe(&channel).await
+                        shards.subscribe(&channel).await
                     } else {
-                        sink.unsubscribe(&channel).await
+                        shards.unsubscribe(&channel).await
                     };
                     if let Err(err) = result {
                         // The reconnect path subscribes to every user again.
@@ -491,7 +593,12 @@ impl Bus for ClusterBus {
         let channel = self.keys.user_channel(owner);
         let mut conn = self.conn.clone();
         actix::spawn(async move {
-            if let Err(err) = conn.publish::<_, _, ()>(&channel, payload).await {
+            let published = redis::cmd(crate::store::USER_PUBLISH)
+                .arg(&channel)
+                .arg(payload)
+                .query_async::<i64>(&mut conn)
+                .await;
+            if let Err(err) = published {
                 warn!(cause = %err, "a webhook_delivery frame could not be published");
             }
         });

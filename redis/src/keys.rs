@@ -3,110 +3,144 @@
 //! All names start with the configured prefix (`redis.prefix`, `hub:` by
 //! default), so several hubs or test runs can share one Redis. The Rust code
 //! names keys only through [`Keys`]; the Lua scripts in `redis/scripts/`
-//! receive the prefix as an argument and build the same names (they must: a
-//! script creates keys it only learns about while running, such as one
-//! delivery per matching endpoint). [`LAYOUT`] lists every name with what it
-//! holds, and a test runs every script and checks that each key it leaves
-//! behind is one of them.
+//! receive the names they start from as `KEYS` and build the rest the same
+//! way (they must: a script creates keys it only learns about while running,
+//! such as one delivery per matching endpoint). [`LAYOUT`] lists every name
+//! with what it holds, and a test runs every script and checks that each key
+//! it leaves behind is one of them.
+//!
+//! The layout is built for Redis Cluster, and used the same way on one
+//! server: every key of one user carries the user's id as its hash tag
+//! (`{usr_…}`), so everything an atomic step of that user touches, and the
+//! user's channel, lives in one slot. What belongs to no user is either a
+//! key on its own (an e-mail, a token hash, a portal grant, a rate-limit
+//! bucket: each read and written by single commands), or one of two shared
+//! slots: `{ids}` (the activity counter and the owner of every activity,
+//! task and endpoint, for lookups by id alone) and `{cluster}` (nodes,
+//! presence, leases and revocation acknowledgements, all small).
 //!
 //! | name (after the prefix) | type | holds |
 //! |---|---|---|
-//! | `user:{id}` | hash | a user: e-mail, name, password hash, created |
-//! | `email:{lowercased}` | string | the user id of an e-mail |
-//! | `rt:{jti}` | hash | a refresh token: family, user, expiry, used flag |
-//! | `rtrev:{family}` | string | a revoked refresh-token family (expires) |
-//! | `pat:{id}` | hash | a personal access token (hash of the secret, scopes, times) |
-//! | `pat_hash:{sha256}` | string | the token id of a secret's hash |
-//! | `pats:{user}` | sorted set | a user's token ids by creation |
-//! | `portal:{sha256}` | string | a portal link's one-time grant (expires) |
-//! | `seq` | counter | the last activity id assigned |
-//! | `act:{seq}` | string | an activity's JSON |
-//! | `acts:{user}` | sorted set | a user's activity seqs |
-//! | `acts:{user}:{type}` | sorted set | a user's activity seqs of one type |
-//! | `hist:{user}` | stream | the resume history (entry ids `0-{seq}`) |
-//! | `idem:{user}:{key}` | string | an idempotency key: body hash and seq (24 h) |
-//! | `an:{user}:{chunk}` | hash | analytics counters of 512 hours (`hour:metric`) |
-//! | `tseq` | counter | task list order |
-//! | `task:{id}` | hash | a task's JSON and version |
-//! | `tasks:{user}` | sorted set | a user's task ids |
-//! | `whseq` | counter | webhook creation order |
-//! | `wh:{id}` | hash | a webhook endpoint with its secrets and counters |
-//! | `whs:{user}` | sorted set | a user's endpoint ids |
-//! | `whactive:{user}` | hash | a user's active endpoints: id → event list |
-//! | `whall` | set | every active endpoint id (loaded at start) |
-//! | `dseq` | counter | delivery order |
-//! | `dl:{id}` | hash | a delivery |
-//! | `dla:{id}` | list | a delivery's attempts, as JSON |
-//! | `dlw:{webhook}` | sorted set | an endpoint's deliveries log |
-//! | `dlp:{webhook}` | sorted set | an endpoint's pending deliveries |
-//! | `lease:{webhook}` | string | the node delivering an endpoint (expires) |
-//! | `rl:{key}` | string | a rate-limit bucket's theoretical arrival time (expires) |
-//! | `nodes` | sorted set | live nodes by last heartbeat (ms) |
-//! | `nodesessions:{node}` | string | a node's session count (expires) |
-//! | `nodeusers:{node}` | set | users with a session on a node (expires) |
-//! | `presence:leader` | string | the node that announces presence (expires) |
-//! | `presence:online` | set | users announced online |
-//! | `presence:gone` | hash | users with no session: user → since (ms) |
-//! | `revacks:{nonce}` | list | nodes that forgot a revoked token (expires) |
-//! | `ch:user:{id}` | channel | a user's events and task updates, in id order |
+//! | `{<user>}:user` | hash | a user: e-mail, name, password hash, created |
+//! | `email:<lowercased>` | string | the user id of an e-mail |
+//! | `{<user>}:rt:<jti>` | hash | a refresh token: family, user, expiry, used flag |
+//! | `{<user>}:rtrev:<family>` | string | a revoked refresh-token family (expires) |
+//! | `{<user>}:pat:<id>` | hash | a personal access token (hash of the secret, scopes, times) |
+//! | `{<user>}:pats` | sorted set | a user's token ids by creation |
+//! | `pat_hash:<sha256>` | string | `<user>\|<token id>` of a secret's hash |
+//! | `portal:<sha256>` | string | a portal link's one-time grant (expires) |
+//! | `{ids}:seq` | counter | the last activity id assigned |
+//! | `{ids}:aown:<bucket>` | hash | the owner of each activity id (1024 ids per bucket) |
+//! | `{ids}:town` | hash | the owner of each task id |
+//! | `{ids}:wh` | hash | the owner of each webhook endpoint (every endpoint) |
+//! | `{<user>}:act:<seq>` | string | an activity's JSON |
+//! | `{<user>}:acts` | sorted set | a user's activity seqs |
+//! | `{<user>}:acts:<type>` | sorted set | a user's activity seqs of one type |
+//! | `{<user>}:hist` | stream | the resume history (entry ids `0-<seq>`) |
+//! | `{<user>}:idem:<key>` | string | an idempotency key: body hash and seq (24 h) |
+//! | `{<user>}:an:<chunk>` | hash | analytics counters of 512 hours (`hour:metric`) |
+//! | `{<user>}:tseq` | counter | the user's task list order |
+//! | `{<user>}:task:<id>` | hash | a task's JSON and version |
+//! | `{<user>}:tasks` | sorted set | a user's task ids |
+//! | `{<user>}:whseq` | counter | the user's webhook creation order |
+//! | `{<user>}:wh:<id>` | hash | a webhook endpoint with its secrets and counters |
+//! | `{<user>}:whs` | sorted set | a user's endpoint ids |
+//! | `{<user>}:whactive` | hash | a user's active endpoints: id → event list |
+//! | `{<user>}:dseq` | counter | the user's delivery order |
+//! | `{<user>}:dl:<id>` | hash | a delivery |
+//! | `{<user>}:dla:<id>` | list | a delivery's attempts, as JSON |
+//! | `{<user>}:dlw:<webhook>` | sorted set | an endpoint's deliveries log |
+//! | `{<user>}:dlp:<webhook>` | sorted set | an endpoint's pending deliveries |
+//! | `rl:<key>` | string | a rate-limit bucket's theoretical arrival time (expires) |
+//! | `{cluster}:lease:<webhook>` | string | the node delivering an endpoint (expires) |
+//! | `{cluster}:nodes` | sorted set | live nodes by last heartbeat (ms) |
+//! | `{cluster}:nodesessions:<node>` | string | a node's session count (expires) |
+//! | `{cluster}:nodeusers:<node>` | set | users with a session on a node (expires) |
+//! | `{cluster}:presence:leader` | string | the node that announces presence (expires) |
+//! | `{cluster}:presence:online` | set | users announced online |
+//! | `{cluster}:presence:gone` | hash | users with no session: user → since (ms) |
+//! | `{cluster}:revacks:<nonce>` | list | nodes that forgot a revoked token (expires) |
+//! | `{cluster}:layout` | string | the layout version of the data (`2`) |
+//! | `{<user>}:ch` | shard channel | a user's events and task updates, in id order |
 //! | `ch:broadcast` | channel | broadcasts, token revocations |
 //! | `ch:wh` | channel | new deliveries, endpoint changes |
+//!
+//! A user's channel is a sharded channel (`SPUBLISH`/`SSUBSCRIBE`, Redis 7):
+//! in a cluster only the shard owning the user's slot carries it. The two
+//! other channels are ordinary ones, which a cluster hands to every node.
 
 use hub_core::ids::{TaskId, UserId, WebhookId};
 
-/// Every key and channel name after the prefix, as a pattern (`{…}` is a
-/// variable part; only the last one may hold a `:`), with its Redis type.
+/// Activity ids per owner bucket (`{ids}:aown:<seq / 1024>`).
+pub const OWNER_BUCKET: i64 = 1024;
+
+/// The version of the layout below, kept in `{cluster}:layout`.
+pub const LAYOUT_VERSION: i64 = 2;
+
+/// Every key and channel name after the prefix, as a pattern (`<…>` is a
+/// variable part, `{<…>}` one inside a hash tag; only the last variable may
+/// hold a `:`), with its Redis type.
 pub const LAYOUT: &[(&str, &str)] = &[
-    ("user:{id}", "hash"),
-    ("email:{lowercased}", "string"),
-    ("rt:{jti}", "hash"),
-    ("rtrev:{family}", "string"),
-    ("pat:{id}", "hash"),
-    ("pat_hash:{sha256}", "string"),
-    ("pats:{user}", "zset"),
-    ("portal:{sha256}", "string"),
-    ("seq", "string"),
-    ("act:{seq}", "string"),
-    ("acts:{user}", "zset"),
-    ("acts:{user}:{type}", "zset"),
-    ("hist:{user}", "stream"),
-    ("idem:{user}:{key}", "string"),
-    ("an:{user}:{chunk}", "hash"),
-    ("tseq", "string"),
-    ("task:{id}", "hash"),
-    ("tasks:{user}", "zset"),
-    ("whseq", "string"),
-    ("wh:{id}", "hash"),
-    ("whs:{user}", "zset"),
-    ("whactive:{user}", "hash"),
-    ("whall", "set"),
-    ("dseq", "string"),
-    ("dl:{id}", "hash"),
-    ("dla:{id}", "list"),
-    ("dlw:{webhook}", "zset"),
-    ("dlp:{webhook}", "zset"),
-    ("lease:{webhook}", "string"),
-    ("rl:{key}", "string"),
-    ("nodes", "zset"),
-    ("nodesessions:{node}", "string"),
-    ("nodeusers:{node}", "set"),
-    ("presence:leader", "string"),
-    ("presence:online", "set"),
-    ("presence:gone", "hash"),
-    ("revacks:{nonce}", "list"),
-    ("ch:user:{id}", "channel"),
+    ("{<user>}:user", "hash"),
+    ("email:<lowercased>", "string"),
+    ("{<user>}:rt:<jti>", "hash"),
+    ("{<user>}:rtrev:<family>", "string"),
+    ("{<user>}:pat:<id>", "hash"),
+    ("{<user>}:pats", "zset"),
+    ("pat_hash:<sha256>", "string"),
+    ("portal:<sha256>", "string"),
+    ("{ids}:seq", "string"),
+    ("{ids}:aown:<bucket>", "hash"),
+    ("{ids}:town", "hash"),
+    ("{ids}:wh", "hash"),
+    ("{<user>}:act:<seq>", "string"),
+    ("{<user>}:acts", "zset"),
+    ("{<user>}:acts:<type>", "zset"),
+    ("{<user>}:hist", "stream"),
+    ("{<user>}:idem:<key>", "string"),
+    ("{<user>}:an:<chunk>", "hash"),
+    ("{<user>}:tseq", "string"),
+    ("{<user>}:task:<id>", "hash"),
+    ("{<user>}:tasks", "zset"),
+    ("{<user>}:whseq", "string"),
+    ("{<user>}:wh:<id>", "hash"),
+    ("{<user>}:whs", "zset"),
+    ("{<user>}:whactive", "hash"),
+    ("{<user>}:dseq", "string"),
+    ("{<user>}:dl:<id>", "hash"),
+    ("{<user>}:dla:<id>", "list"),
+    ("{<user>}:dlw:<webhook>", "zset"),
+    ("{<user>}:dlp:<webhook>", "zset"),
+    ("rl:<key>", "string"),
+    ("{cluster}:lease:<webhook>", "string"),
+    ("{cluster}:nodes", "zset"),
+    ("{cluster}:nodesessions:<node>", "string"),
+    ("{cluster}:nodeusers:<node>", "set"),
+    ("{cluster}:presence:leader", "string"),
+    ("{cluster}:presence:online", "set"),
+    ("{cluster}:presence:gone", "hash"),
+    ("{cluster}:revacks:<nonce>", "list"),
+    ("{cluster}:layout", "string"),
+    ("{<user>}:ch", "channel"),
     ("ch:broadcast", "channel"),
     ("ch:wh", "channel"),
 ];
 
+/// The hash tags of the shared slots, which no user's tag can be (user ids
+/// start with `usr_`).
+const SHARED_TAGS: [&str; 2] = ["{ids}", "{cluster}"];
+
 /// Which of the [`LAYOUT`] patterns `name` (without the prefix) fits, the
-/// most specific first (`acts:{user}:{type}` before `acts:{user}`).
+/// most specific first (`{<user>}:acts:<type>` before `{<user>}:acts`).
 pub fn layout_of(name: &str) -> Option<&'static str> {
     LAYOUT
         .iter()
         .map(|(pattern, _)| *pattern)
         .filter(|pattern| fits(pattern, name))
-        .max_by_key(|pattern| pattern.split(':').count())
+        .max_by_key(|pattern| {
+            let literal = pattern.split(':').filter(|p| !p.contains('<')).count();
+            (pattern.split(':').count(), literal)
+        })
 }
 
 fn fits(pattern: &str, name: &str) -> bool {
@@ -122,13 +156,28 @@ fn fits(pattern: &str, name: &str) -> bool {
                 None => return false,
             }
         };
-        let variable = part.starts_with('{') && part.ends_with('}');
-        if (variable && piece.is_empty()) || (!variable && piece != *part) {
+        let ok = if part.starts_with('<') && part.ends_with('>') {
+            !piece.is_empty()
+        } else if part.starts_with("{<") && part.ends_with(">}") {
+            piece.len() > 2
+                && piece.starts_with('{')
+                && piece.ends_with('}')
+                && !piece[1..piece.len() - 1].contains(['{', '}'])
+                && !SHARED_TAGS.contains(&piece)
+        } else {
+            piece == *part
+        };
+        if !ok {
             return false;
         }
         rest = tail;
     }
     true
+}
+
+/// The hash tag of a user's keys: their slot in a cluster.
+pub fn user_tag(user: &UserId) -> String {
+    format!("{{{user}}}")
 }
 
 /// The names of every key and channel under one prefix.
@@ -145,7 +194,6 @@ impl Keys {
         }
     }
 
-    /// What the scripts get as their prefix argument.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -154,91 +202,122 @@ impl Keys {
         format!("{}{rest}", self.prefix)
     }
 
+    /// A key of `user`, in the user's slot.
+    fn of(&self, user: &UserId, rest: std::fmt::Arguments<'_>) -> String {
+        format!("{}{{{user}}}:{rest}", self.prefix)
+    }
+
     // ----- users and what they sign in with -----
 
     pub fn user(&self, id: &UserId) -> String {
-        self.name(format_args!("user:{id}"))
+        self.of(id, format_args!("user"))
     }
     /// The e-mail is lowercased here, so lookups ignore case.
     pub fn email(&self, email: &str) -> String {
         self.name(format_args!("email:{}", email.to_lowercase()))
     }
-    pub fn refresh_token(&self, jti: &str) -> String {
-        self.name(format_args!("rt:{jti}"))
+    pub fn refresh_token(&self, user: &UserId, jti: &str) -> String {
+        self.of(user, format_args!("rt:{jti}"))
     }
-    pub fn revoked_family(&self, family: &str) -> String {
-        self.name(format_args!("rtrev:{family}"))
+    pub fn revoked_family(&self, user: &UserId, family: &str) -> String {
+        self.of(user, format_args!("rtrev:{family}"))
     }
-    pub fn personal_token(&self, id: &str) -> String {
-        self.name(format_args!("pat:{id}"))
+    pub fn personal_token(&self, user: &UserId, id: &str) -> String {
+        self.of(user, format_args!("pat:{id}"))
     }
     pub fn personal_token_hash(&self, sha256: &str) -> String {
         self.name(format_args!("pat_hash:{sha256}"))
     }
     pub fn personal_tokens_of(&self, user: &UserId) -> String {
-        self.name(format_args!("pats:{user}"))
+        self.of(user, format_args!("pats"))
     }
     pub fn portal_grant(&self, sha256: &str) -> String {
         self.name(format_args!("portal:{sha256}"))
     }
 
-    // ----- activities and history -----
+    // ----- ids and their owners (the `{ids}` slot) -----
 
     /// The last activity id assigned.
     pub fn sequence(&self) -> String {
-        self.name(format_args!("seq"))
+        self.name(format_args!("{{ids}}:seq"))
     }
-    pub fn activity(&self, seq: i64) -> String {
-        self.name(format_args!("act:{seq}"))
+    /// The owners of the activity ids `bucket × 1024 ..`.
+    pub fn activity_owners(&self, bucket: i64) -> String {
+        self.name(format_args!("{{ids}}:aown:{bucket}"))
+    }
+    pub fn task_owners(&self) -> String {
+        self.name(format_args!("{{ids}}:town"))
+    }
+    /// Every endpoint, with its owner.
+    pub fn webhook_owners(&self) -> String {
+        self.name(format_args!("{{ids}}:wh"))
+    }
+
+    // ----- activities and history -----
+
+    pub fn activity(&self, user: &UserId, seq: i64) -> String {
+        self.of(user, format_args!("act:{seq}"))
     }
     pub fn activities_of(&self, user: &UserId) -> String {
-        self.name(format_args!("acts:{user}"))
+        self.of(user, format_args!("acts"))
     }
     pub fn activities_of_type(&self, user: &UserId, kind: &str) -> String {
-        self.name(format_args!("acts:{user}:{kind}"))
+        self.of(user, format_args!("acts:{kind}"))
     }
     pub fn history(&self, user: &UserId) -> String {
-        self.name(format_args!("hist:{user}"))
+        self.of(user, format_args!("hist"))
+    }
+    pub fn idempotency(&self, user: &UserId, key: &str) -> String {
+        self.of(user, format_args!("idem:{key}"))
     }
 
     // ----- analytics -----
 
     /// Counters of the 512 hours starting at hour `chunk × 512`.
     pub fn counters(&self, user: &UserId, chunk: i64) -> String {
-        self.name(format_args!("an:{user}:{chunk}"))
+        self.of(user, format_args!("an:{chunk}"))
     }
 
     // ----- tasks -----
 
-    pub fn task(&self, id: &TaskId) -> String {
-        self.name(format_args!("task:{id}"))
+    pub fn task(&self, user: &UserId, id: &TaskId) -> String {
+        self.of(user, format_args!("task:{id}"))
     }
     pub fn tasks_of(&self, user: &UserId) -> String {
-        self.name(format_args!("tasks:{user}"))
+        self.of(user, format_args!("tasks"))
+    }
+    pub fn task_order(&self, user: &UserId) -> String {
+        self.of(user, format_args!("tseq"))
     }
 
     // ----- webhooks and deliveries -----
 
-    pub fn webhook(&self, id: &WebhookId) -> String {
-        self.name(format_args!("wh:{id}"))
+    pub fn webhook(&self, user: &UserId, id: &WebhookId) -> String {
+        self.of(user, format_args!("wh:{id}"))
     }
     pub fn webhooks_of(&self, user: &UserId) -> String {
-        self.name(format_args!("whs:{user}"))
+        self.of(user, format_args!("whs"))
     }
-    pub fn active_webhooks(&self) -> String {
-        self.name(format_args!("whall"))
+    pub fn webhook_order(&self, user: &UserId) -> String {
+        self.of(user, format_args!("whseq"))
     }
-    pub fn delivery(&self, id: &str) -> String {
-        self.name(format_args!("dl:{id}"))
+    pub fn active_webhooks_of(&self, user: &UserId) -> String {
+        self.of(user, format_args!("whactive"))
     }
-    pub fn attempts(&self, delivery: &str) -> String {
-        self.name(format_args!("dla:{delivery}"))
+    pub fn delivery_order(&self, user: &UserId) -> String {
+        self.of(user, format_args!("dseq"))
     }
-    pub fn deliveries_log(&self, webhook: &WebhookId) -> String {
-        self.name(format_args!("dlw:{webhook}"))
+    pub fn delivery(&self, user: &UserId, id: &str) -> String {
+        self.of(user, format_args!("dl:{id}"))
     }
-    pub fn pending_deliveries(&self, webhook: &WebhookId) -> String {
-        self.name(format_args!("dlp:{webhook}"))
+    pub fn attempts(&self, user: &UserId, delivery: &str) -> String {
+        self.of(user, format_args!("dla:{delivery}"))
+    }
+    pub fn deliveries_log(&self, user: &UserId, webhook: &WebhookId) -> String {
+        self.of(user, format_args!("dlw:{webhook}"))
+    }
+    pub fn pending_deliveries(&self, user: &UserId, webhook: &WebhookId) -> String {
+        self.of(user, format_args!("dlp:{webhook}"))
     }
 
     // ----- rate limits -----
@@ -248,31 +327,50 @@ impl Keys {
         self.name(format_args!("rl:{key}"))
     }
 
-    // ----- nodes -----
+    // ----- nodes (the `{cluster}` slot) -----
 
+    pub fn lease(&self, webhook: &str) -> String {
+        self.name(format_args!("{{cluster}}:lease:{webhook}"))
+    }
     pub fn nodes(&self) -> String {
-        self.name(format_args!("nodes"))
+        self.name(format_args!("{{cluster}}:nodes"))
     }
     pub fn node_sessions(&self, node: &str) -> String {
-        self.name(format_args!("nodesessions:{node}"))
+        self.name(format_args!("{{cluster}}:nodesessions:{node}"))
     }
     pub fn node_users(&self, node: &str) -> String {
-        self.name(format_args!("nodeusers:{node}"))
+        self.name(format_args!("{{cluster}}:nodeusers:{node}"))
     }
-
+    pub fn presence_leader(&self) -> String {
+        self.name(format_args!("{{cluster}}:presence:leader"))
+    }
+    pub fn presence_online(&self) -> String {
+        self.name(format_args!("{{cluster}}:presence:online"))
+    }
+    pub fn presence_gone(&self) -> String {
+        self.name(format_args!("{{cluster}}:presence:gone"))
+    }
     /// The nodes that have forgotten one revoked token.
     pub fn revocation_acks(&self, nonce: &str) -> String {
-        self.name(format_args!("revacks:{nonce}"))
+        self.name(format_args!("{{cluster}}:revacks:{nonce}"))
+    }
+    /// The layout version the data is in.
+    pub fn layout(&self) -> String {
+        self.name(format_args!("{{cluster}}:layout"))
     }
 
     // ----- channels -----
 
+    /// A user's shard channel.
     pub fn user_channel(&self, user: &UserId) -> String {
-        self.name(format_args!("ch:user:{user}"))
+        self.of(user, format_args!("ch"))
     }
-    /// What every user channel starts with (to tell a user's message apart).
-    pub fn user_channel_prefix(&self) -> String {
-        self.name(format_args!("ch:user:"))
+    /// The user whose channel `channel` is, if it is one.
+    pub fn user_of_channel<'a>(&self, channel: &'a str) -> Option<&'a str> {
+        channel
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix('{')?
+            .strip_suffix("}:ch")
     }
     pub fn broadcast_channel(&self) -> String {
         self.name(format_args!("ch:broadcast"))
@@ -292,32 +390,56 @@ mod tests {
         let k = Keys::new("");
         let user = UserId("usr_1".into());
         let names = [
-            (k.user(&user), "user:{id}"),
-            (k.email("Ada@Example.com"), "email:{lowercased}"),
+            (k.user(&user), "{<user>}:user"),
+            (k.email("Ada@Example.com"), "email:<lowercased>"),
             (
                 k.activities_of_type(&user, "outreach_sent"),
-                "acts:{user}:{type}",
+                "{<user>}:acts:<type>",
             ),
-            (k.activities_of(&user), "acts:{user}"),
-            (k.counters(&user, 40), "an:{user}:{chunk}"),
-            (k.user_channel(&user), "ch:user:{id}"),
+            (k.activities_of(&user), "{<user>}:acts"),
+            (k.counters(&user, 40), "{<user>}:an:<chunk>"),
+            (k.user_channel(&user), "{<user>}:ch"),
             (k.broadcast_channel(), "ch:broadcast"),
-            (k.active_webhooks(), "whall"),
-            (k.rate_limit("auth:127.0.0.1"), "rl:{key}"),
+            (k.webhook_owners(), "{ids}:wh"),
+            (k.activity_owners(3), "{ids}:aown:<bucket>"),
+            (k.lease("wh_1"), "{cluster}:lease:<webhook>"),
+            (k.rate_limit("auth:127.0.0.1"), "rl:<key>"),
+            (k.idempotency(&user, "a:b"), "{<user>}:idem:<key>"),
         ];
         for (name, pattern) in names {
             assert_eq!(layout_of(&name), Some(pattern), "{name}");
         }
         assert_eq!(k.email("Ada@Example.com"), "email:ada@example.com");
-        for stranger in ["users:1", "act", "acts:", "whall:1", "ch:user:", "x"] {
+        for stranger in [
+            "users:1",
+            "act",
+            "{usr_1}:",
+            "{}:acts",
+            "usr_1:acts",
+            "{ids}:wh:1",
+            "ch:user:1",
+            "x",
+        ] {
             assert_eq!(layout_of(stranger), None, "{stranger}");
         }
     }
 
     #[test]
-    fn the_prefix_comes_first() {
+    fn a_users_keys_share_the_users_hash_tag() {
         let k = Keys::new("hub:");
-        assert_eq!(k.task(&TaskId("tsk_1".into())), "hub:task:tsk_1");
-        assert_eq!(k.prefix(), "hub:");
+        let user = UserId("usr_1".into());
+        for name in [
+            k.user(&user),
+            k.task(&user, &TaskId("tsk_1".into())),
+            k.webhook(&user, &WebhookId("wh_1".into())),
+            k.delivery(&user, "msg_1"),
+            k.history(&user),
+            k.user_channel(&user),
+        ] {
+            assert!(name.starts_with("hub:{usr_1}:"), "{name}");
+        }
+        assert_eq!(k.user_of_channel(&k.user_channel(&user)), Some("usr_1"));
+        assert_eq!(k.user_of_channel("hub:ch:broadcast"), None);
+        assert_eq!(user_tag(&user), "{usr_1}");
     }
 }

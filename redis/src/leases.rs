@@ -5,17 +5,18 @@
 use std::time::Duration;
 
 use crate::conn::RedisConn;
+use crate::keys::Keys;
 use async_trait::async_trait;
 use hub_core::ids::WebhookId;
 use hub_core::store::{Leases, StoreError};
 use redis::Script;
 
-/// Leases in Redis: `lease:{id}` holds the owning node, with a TTL.
+/// Leases in Redis: `{cluster}:lease:<id>` holds the owning node, with a TTL.
 pub struct RedisLeases {
     /// Shared, reconnecting.
     conn: RedisConn,
-    /// The deployment's key prefix, which the script puts before `lease:`.
-    prefix: String,
+    /// The lease keys.
+    keys: Keys,
     /// What a lease held by this node contains.
     node: String,
     /// How long a lease lasts unless renewed (`webhooks.lease_ttl`).
@@ -28,19 +29,23 @@ impl RedisLeases {
     pub fn new(conn: RedisConn, prefix: &str, node: &str, ttl: Duration) -> Self {
         Self {
             conn,
-            prefix: prefix.to_owned(),
+            keys: Keys::new(prefix),
             node: node.to_owned(),
             ttl,
             script: Script::new(include_str!("../scripts/lease.lua")),
         }
     }
 
-    fn call(&self, op: &str) -> redis::ScriptInvocation<'_> {
+    /// The lease script for `op` on `ids`.
+    fn call(&self, op: &str, ids: &[&WebhookId]) -> redis::ScriptInvocation<'_> {
         let mut inv = self.script.prepare_invoke();
-        inv.arg(op)
-            .arg(&self.prefix)
-            .arg(&self.node)
-            .arg(self.ttl.as_millis() as u64);
+        for id in ids {
+            inv.key(self.keys.lease(id.as_str()));
+        }
+        inv.arg(op).arg(&self.node).arg(self.ttl.as_millis() as u64);
+        for id in ids {
+            inv.arg(id.as_str());
+        }
         inv
     }
 }
@@ -52,9 +57,8 @@ fn down(e: redis::RedisError) -> StoreError {
 #[async_trait]
 impl Leases for RedisLeases {
     async fn acquire(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        let mut inv = self.call("acquire");
-        inv.arg(id.as_str());
-        let got: i64 = inv
+        let got: i64 = self
+            .call("acquire", &[id])
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(down)?;
@@ -62,11 +66,12 @@ impl Leases for RedisLeases {
     }
 
     async fn renew(&self, ids: &[WebhookId]) -> Result<Vec<WebhookId>, StoreError> {
-        let mut inv = self.call("renew");
-        for id in ids {
-            inv.arg(id.as_str());
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let lost: Vec<String> = inv
+        let ids: Vec<&WebhookId> = ids.iter().collect();
+        let lost: Vec<String> = self
+            .call("renew", &ids)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(down)?;
@@ -74,9 +79,8 @@ impl Leases for RedisLeases {
     }
 
     async fn release(&self, id: &WebhookId) -> Result<(), StoreError> {
-        let mut inv = self.call("release");
-        inv.arg(id.as_str());
-        let _: i64 = inv
+        let _: i64 = self
+            .call("release", &[id])
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(down)?;

@@ -10,6 +10,7 @@ pub mod leases;
 pub mod presence;
 pub mod ratelimit;
 pub mod store;
+pub mod upgrade;
 
 pub use conn::{RedisConn, Target};
 pub use redis::Client;

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use crate::conn::RedisConn;
+use crate::keys::Keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hub_core::presence::{PresenceChange, PresenceLedger, PresenceStatus, PresenceTick};
@@ -24,8 +25,8 @@ use crate::bridge::NODE_TTL;
 pub struct RedisPresence {
     /// Shared, reconnecting.
     conn: RedisConn,
-    /// The deployment's key prefix, which the script puts before its names.
-    prefix: String,
+    /// The presence keys.
+    keys: Keys,
     /// This node, as a candidate for the `presence:leader` lease.
     node_id: String,
     /// `scripts/presence.lua`: the leader's check and its commit.
@@ -39,7 +40,7 @@ impl RedisPresence {
     pub fn new(conn: RedisConn, prefix: &str, node_id: &str, check_interval: Duration) -> Self {
         Self {
             conn,
-            prefix: prefix.to_owned(),
+            keys: Keys::new(prefix),
             node_id: node_id.to_owned(),
             script: Script::new(include_str!("../scripts/presence.lua")),
             lease: (check_interval * 3).max(Duration::from_secs(2)),
@@ -62,10 +63,25 @@ impl PresenceLedger for RedisPresence {
         now: DateTime<Utc>,
         offline_after: Duration,
     ) -> Result<PresenceTick, StoreError> {
-        let reply: Vec<redis::Value> = self
-            .script
+        // The live nodes first: their user sets are the script's keys.
+        let live: Vec<String> = redis::AsyncCommands::zrangebyscore(
+            &mut self.conn.clone(),
+            self.keys.nodes(),
+            millis(now) - NODE_TTL.as_millis() as i64,
+            "+inf",
+        )
+        .await
+        .map_err(unavailable)?;
+        let mut inv = self.script.prepare_invoke();
+        inv.key(self.keys.presence_leader())
+            .key(self.keys.presence_online())
+            .key(self.keys.presence_gone());
+        for node in &live {
+            inv.key(self.keys.node_users(node));
+        }
+        let reply: Vec<redis::Value> = inv
             .arg("due")
-            .arg(&self.prefix)
+            .arg("-")
             .arg(&self.node_id)
             .arg(self.lease.as_millis() as i64)
             .arg(millis(now))
@@ -103,7 +119,10 @@ impl PresenceLedger for RedisPresence {
 
     async fn commit(&self, changes: &[PresenceChange]) -> Result<usize, StoreError> {
         let mut inv = self.script.prepare_invoke();
-        inv.arg("commit").arg(&self.prefix).arg(&self.node_id);
+        inv.key(self.keys.presence_leader())
+            .key(self.keys.presence_online())
+            .key(self.keys.presence_gone());
+        inv.arg("commit").arg("-").arg(&self.node_id);
         for change in changes {
             let status = match change.status {
                 PresenceStatus::Online => "on",

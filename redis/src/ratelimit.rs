@@ -37,7 +37,7 @@ impl RedisGcra {
     ) -> Result<Decision, redis::RedisError> {
         let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self
             .script
-            .arg(self.keys.rate_limit(key))
+            .key(self.keys.rate_limit(key))
             .arg(limit)
             .arg(window.as_micros() as u64)
             .invoke_async(&mut self.conn.clone())

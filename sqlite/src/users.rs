@@ -266,6 +266,7 @@ impl UserStore for SqliteStore {
 
     async fn touch_personal_token(
         &self,
+        _user: &UserId,
         id: &TokenId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -328,7 +329,7 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError> {
+    async fn revoke_refresh_family(&self, _user: &UserId, family: &str) -> Result<(), StoreError> {
         let family = family.to_owned();
         self.write(move |conn| {
             conn.execute(

@@ -248,7 +248,7 @@ impl Authenticator {
             .is_none_or(|at| now - at >= chrono::Duration::minutes(1));
         if stale {
             self.store
-                .touch_personal_token(&record.token.id, now)
+                .touch_personal_token(&record.user_id, &record.token.id, now)
                 .await?;
             self.personal_tokens.touched(hash, now);
         }

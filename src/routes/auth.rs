@@ -348,7 +348,10 @@ pub async fn logout(
         .map_err(|_| invalid_refresh())?;
     state
         .store
-        .revoke_refresh_family(claims.fam.as_deref().unwrap_or_default())
+        .revoke_refresh_family(
+            &hub_core::UserId(claims.sub.clone()),
+            claims.fam.as_deref().unwrap_or_default(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

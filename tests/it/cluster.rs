@@ -282,7 +282,7 @@ fn lease_holder(prefix: &str, webhook: &str) -> Option<String> {
     let client = redis::Client::open(REDIS_URL).unwrap();
     let mut conn = client.get_connection().unwrap();
     redis::cmd("GET")
-        .arg(format!("{prefix}lease:{webhook}"))
+        .arg(hub_redis::keys::Keys::new(prefix).lease(webhook))
         .query(&mut conn)
         .unwrap()
 }
@@ -516,9 +516,13 @@ async fn every_key_in_redis_is_in_the_documented_layout() {
     let prefix_ref = &prefix;
     eventually("presence, node and lease keys", || async move {
         let names = keys_under(prefix_ref);
-        ["presence:online", "nodes", "lease:"]
-            .iter()
-            .all(|want| names.iter().any(|n| n.starts_with(want)))
+        [
+            "{cluster}:presence:online",
+            "{cluster}:nodes",
+            "{cluster}:lease:",
+        ]
+        .iter()
+        .all(|want| names.iter().any(|n| n.starts_with(want)))
     })
     .await;
     let mut conn = redis::Client::open(REDIS_URL)
@@ -548,36 +552,41 @@ async fn every_key_in_redis_is_in_the_documented_layout() {
     }
     // The workload reached the scripts of every aggregate.
     for pattern in [
-        "user:{id}",
-        "email:{lowercased}",
-        "rt:{jti}",
-        "rtrev:{family}",
-        "pat:{id}",
-        "pat_hash:{sha256}",
-        "pats:{user}",
-        "portal:{sha256}",
-        "seq",
-        "act:{seq}",
-        "acts:{user}",
-        "acts:{user}:{type}",
-        "hist:{user}",
-        "idem:{user}:{key}",
-        "an:{user}:{chunk}",
-        "task:{id}",
-        "tasks:{user}",
-        "wh:{id}",
-        "whs:{user}",
-        "whactive:{user}",
-        "whall",
-        "dl:{id}",
-        "dla:{id}",
-        "dlw:{webhook}",
-        "lease:{webhook}",
-        "rl:{key}",
-        "nodes",
-        "nodesessions:{node}",
-        "nodeusers:{node}",
-        "presence:online",
+        "{<user>}:user",
+        "email:<lowercased>",
+        "{<user>}:rt:<jti>",
+        "{<user>}:rtrev:<family>",
+        "{<user>}:pat:<id>",
+        "pat_hash:<sha256>",
+        "{<user>}:pats",
+        "portal:<sha256>",
+        "{ids}:seq",
+        "{ids}:aown:<bucket>",
+        "{ids}:town",
+        "{ids}:wh",
+        "{<user>}:act:<seq>",
+        "{<user>}:acts",
+        "{<user>}:acts:<type>",
+        "{<user>}:hist",
+        "{<user>}:idem:<key>",
+        "{<user>}:an:<chunk>",
+        "{<user>}:tseq",
+        "{<user>}:task:<id>",
+        "{<user>}:tasks",
+        "{<user>}:whseq",
+        "{<user>}:wh:<id>",
+        "{<user>}:whs",
+        "{<user>}:whactive",
+        "{<user>}:dseq",
+        "{<user>}:dl:<id>",
+        "{<user>}:dla:<id>",
+        "{<user>}:dlw:<webhook>",
+        "{cluster}:lease:<webhook>",
+        "rl:<key>",
+        "{cluster}:nodes",
+        "{cluster}:nodesessions:<node>",
+        "{cluster}:nodeusers:<node>",
+        "{cluster}:presence:online",
     ] {
         assert!(
             seen.contains(pattern),

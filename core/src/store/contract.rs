@@ -675,7 +675,7 @@ pub async fn refresh_tokens_rotate_along_their_family(s: Subject) {
         RotateOutcome::Rotated
     );
     // r3 is in r1's family: revoking the family ends it.
-    s.store.revoke_refresh_family("fam").await.unwrap();
+    s.store.revoke_refresh_family(&user, "fam").await.unwrap();
     assert_eq!(
         s.store
             .rotate_refresh_token("r3", refresh("r4", "fam", &user, later), now)
@@ -772,7 +772,7 @@ pub async fn unknown_expired_or_revoked_refresh_tokens_are_invalid(s: Subject) {
         .insert_refresh_token(refresh("v1", "fv", &user, later))
         .await
         .unwrap();
-    s.store.revoke_refresh_family("fv").await.unwrap();
+    s.store.revoke_refresh_family(&user, "fv").await.unwrap();
     assert_eq!(
         s.store
             .rotate_refresh_token("v1", refresh("v2", "fv", &user, later), now)
@@ -1013,7 +1013,7 @@ pub async fn touching_a_personal_token_records_its_use(s: Subject) {
         .unwrap();
     let used_at = now + Duration::minutes(3);
     s.store
-        .touch_personal_token(&token.token.id, used_at)
+        .touch_personal_token(&user, &token.token.id, used_at)
         .await
         .unwrap();
     let found = s
@@ -1034,7 +1034,7 @@ pub async fn touching_a_personal_token_records_its_use(s: Subject) {
         .await
         .unwrap());
     s.store
-        .touch_personal_token(&token.token.id, used_at + Duration::minutes(1))
+        .touch_personal_token(&user, &token.token.id, used_at + Duration::minutes(1))
         .await
         .unwrap();
     assert!(s
@@ -1051,7 +1051,7 @@ pub async fn touching_a_personal_token_records_its_use(s: Subject) {
         .is_empty());
     // A token that never existed: nothing happens, nothing fails.
     s.store
-        .touch_personal_token(&TokenId::generate(), used_at)
+        .touch_personal_token(&user, &TokenId::generate(), used_at)
         .await
         .unwrap();
 }

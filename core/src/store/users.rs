@@ -129,7 +129,8 @@ pub trait UserStore: Send + Sync + 'static {
         new: RefreshTokenRecord,
         now: DateTime<Utc>,
     ) -> Result<RotateOutcome, StoreError>;
-    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError>;
+    /// Revokes a family of `user`'s refresh tokens.
+    async fn revoke_refresh_family(&self, user: &UserId, family: &str) -> Result<(), StoreError>;
 
     /// Stores a portal link's grant until it is redeemed or expires.
     async fn create_portal_grant(&self, grant: PortalGrant) -> Result<(), StoreError>;
@@ -152,8 +153,12 @@ pub trait UserStore: Send + Sync + 'static {
         token_hash: &str,
     ) -> Result<Option<PersonalTokenRecord>, StoreError>;
     /// Records a use of the token (a revoked one is left alone).
-    async fn touch_personal_token(&self, id: &TokenId, at: DateTime<Utc>)
-        -> Result<(), StoreError>;
+    async fn touch_personal_token(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Takes the grant whose token hashes to `token_hash`, atomically: of
     /// any number of concurrent callers on any node, at most one gets it.
     /// `None` if there is none, it was taken, or it expired before `now`.

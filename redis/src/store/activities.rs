@@ -1,4 +1,5 @@
-//! Activities and the resume history: the ordered append (one script that
+//! Activities and the resume history: the ordered append (an id from the
+//! global counter, then one script in the user's slot that checks the order,
 //! stores, indexes, counts, enqueues deliveries and publishes), lists,
 //! export scans and replays.
 
@@ -7,7 +8,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hub_core::analytics::CountedMetric;
-use hub_core::ids::{ActivityId, UserId};
+use hub_core::ids::{ActivityId, UserId, WebhookId};
 use hub_core::model::{Activity, IdempotencyKey, NewActivity};
 use hub_core::store::ActivityScan;
 use hub_core::store::{ActivityQuery, AppendOutcome, HistoryWindow, Page, Replay, StoreError};
@@ -19,7 +20,8 @@ use hub_core::store::ActivityStore;
 
 use super::analytics::counter_args;
 use super::webhooks::pending_from_script;
-use super::{unavailable, RedisStore, IDEMPOTENCY_TTL_SECS, SCAN_CHUNK};
+use super::{unavailable, RedisStore, IDEMPOTENCY_TTL_SECS, SCAN_CHUNK, USER_PUBLISH};
+use crate::keys::OWNER_BUCKET;
 
 pub(crate) fn parse_activity(json: &str) -> Result<Activity, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Internal(format!("bad activity JSON: {e}")))
@@ -43,6 +45,28 @@ pub(crate) fn activity_tail(a: &NewActivity) -> Result<String, StoreError> {
         .ok_or_else(|| StoreError::Internal("activity JSON does not start with its id".into()))
 }
 
+/// How many times an append takes a new id or re-reads the user's endpoints
+/// before it gives up (each retry means another node appended for the same
+/// user, or an endpoint changed, in between).
+pub(crate) const APPEND_ATTEMPTS: usize = 64;
+
+/// What the append function needs besides its keys: one activity's
+/// arguments, in the order the scripts take them.
+pub(crate) struct Prepared {
+    pub seq: i64,
+    pub kind: &'static str,
+    pub tail: String,
+    pub ts: String,
+    pub created: i64,
+    pub hour: i64,
+    pub metrics: String,
+    /// The endpoints it goes to and the id of each delivery.
+    pub hooks: Vec<(String, String)>,
+    /// acts, acts_type, hist, an, whactive, dseq, act, then dl, dlw, dlp
+    /// per delivery.
+    pub keys: Vec<String>,
+}
+
 impl RedisStore {
     /// The deliveries an append created, rebuilt from the script's answer
     /// (`delivery, webhook, ...`) to be announced to the local registry.
@@ -64,14 +88,131 @@ impl RedisStore {
         self.sink.deliveries_committed(&deliveries);
     }
 
+    /// Takes one activity id per owner from the global counter (ascending,
+    /// in `owners` order) and records each id's owner. Returns the first.
+    pub(crate) async fn take_ids(&self, owners: &[&UserId]) -> Result<i64, StoreError> {
+        let n = owners.len() as i64;
+        let floor = self.highest_seen();
+        // The buckets the ids will most likely fall in: declared, so the
+        // script touches nothing it did not name.
+        let b0 = (floor + 1).div_euclid(OWNER_BUCKET);
+        let b1 = (floor + n + 64).div_euclid(OWNER_BUCKET);
+        let mut inv = self.scripts.alloc.prepare_invoke();
+        inv.key(self.keys.sequence());
+        for b in b0..=b1 {
+            inv.key(self.keys.activity_owners(b));
+        }
+        inv.arg(n).arg(floor).arg(OWNER_BUCKET).arg(b0);
+        for owner in owners {
+            inv.arg(owner.as_str());
+        }
+        // Not waited for on its own: the append's own wait for replicas
+        // covers every write before it, this one included.
+        let (last, all): (i64, i64) = inv
+            .invoke_async(&mut self.conn().plain())
+            .await
+            .map_err(unavailable)?;
+        let first = last - n + 1;
+        if all == 0 {
+            // Another node took many ids meanwhile: record the owners with
+            // one command per bucket.
+            let mut by_bucket: std::collections::BTreeMap<i64, Vec<(i64, &str)>> =
+                Default::default();
+            for (i, owner) in owners.iter().enumerate() {
+                let seq = first + i as i64;
+                by_bucket
+                    .entry(seq.div_euclid(OWNER_BUCKET))
+                    .or_default()
+                    .push((seq, owner.as_str()));
+            }
+            for (bucket, pairs) in by_bucket {
+                self.conn()
+                    .hset_multiple::<_, _, _, ()>(self.keys.activity_owners(bucket), &pairs)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        self.ids_seen.fetch_max(last, Ordering::Relaxed);
+        Ok(first)
+    }
+
+    /// The user's active endpoints that want events of `kind`, each with a
+    /// fresh delivery id. `activity`: an activity (an endpoint with no list
+    /// takes every activity) or another event (only endpoints naming it).
+    pub(crate) async fn hooks_for(
+        &self,
+        user: &UserId,
+        kind: &str,
+        activity: bool,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let active: Vec<(String, String)> = self
+            .conn()
+            .hgetall(self.keys.active_webhooks_of(user))
+            .await
+            .map_err(unavailable)?;
+        Ok(active
+            .into_iter()
+            .filter(|(_, events)| {
+                (activity && events.is_empty()) || events.split(',').any(|e| e == kind)
+            })
+            .map(|(webhook, _)| (webhook, Self::delivery_id()))
+            .collect())
+    }
+
+    /// The append function's arguments and keys for `a` with id `seq`.
+    pub(crate) fn prepare(
+        &self,
+        a: &NewActivity,
+        seq: i64,
+        hooks: Vec<(String, String)>,
+    ) -> Result<Prepared, StoreError> {
+        let u = &a.user_id;
+        let (hour, metrics) = counter_args(a);
+        let mut keys = vec![
+            self.keys.activities_of(u),
+            self.keys.activities_of_type(u, a.kind.as_str()),
+            self.keys.history(u),
+            self.keys.counters(u, hour.div_euclid(512)),
+            self.keys.active_webhooks_of(u),
+            self.keys.delivery_order(u),
+            self.keys.activity(u, seq),
+        ];
+        for (webhook, did) in &hooks {
+            let webhook = WebhookId(webhook.clone());
+            keys.push(self.keys.delivery(u, did));
+            keys.push(self.keys.deliveries_log(u, &webhook));
+            keys.push(self.keys.pending_deliveries(u, &webhook));
+        }
+        Ok(Prepared {
+            seq,
+            kind: a.kind.as_str(),
+            tail: activity_tail(a)?,
+            ts: hub_core::time::format(&a.created_at),
+            created: micros(a.created_at),
+            hour,
+            metrics,
+            hooks,
+            keys,
+        })
+    }
+
+    /// The hooks as the scripts take them: count, then webhook, id pairs.
+    pub(crate) fn hook_args(inv: &mut redis::ScriptInvocation<'_>, hooks: &[(String, String)]) {
+        inv.arg(hooks.len());
+        for (webhook, did) in hooks {
+            inv.arg(webhook).arg(did);
+        }
+    }
+
     pub(crate) async fn activities_by_seq(
         &self,
+        user: &UserId,
         seqs: &[i64],
     ) -> Result<Vec<Activity>, StoreError> {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = seqs.iter().map(|s| self.keys.activity(*s)).collect();
+        let keys: Vec<String> = seqs.iter().map(|s| self.keys.activity(user, *s)).collect();
         let jsons: Vec<Option<String>> = self.conn().mget(keys).await.map_err(unavailable)?;
         jsons
             .into_iter()
@@ -79,6 +220,83 @@ impl RedisStore {
             .map(|j| parse_activity(&j))
             .collect()
     }
+
+    /// Bulk appends of one user, as one step.
+    async fn append_user_batch(
+        &self,
+        user: &UserId,
+        batch: &[&NewActivity],
+    ) -> Result<Vec<Activity>, StoreError> {
+        for _ in 0..APPEND_ATTEMPTS {
+            let owners = vec![user; batch.len()];
+            let first = self.take_ids(&owners).await?;
+            let mut inv = self.scripts.append_many.prepare_invoke();
+            inv.arg(user.as_str())
+                .arg(self.history_size)
+                .arg(&self.node_id)
+                .arg(CountedMetric::COUNT)
+                .arg(self.keys.user_channel(user))
+                .arg(USER_PUBLISH)
+                .arg(self.keys.webhook_channel());
+            let mut hooks_by_kind: std::collections::HashMap<&str, Vec<String>> =
+                Default::default();
+            for (i, a) in batch.iter().enumerate() {
+                let kind = a.kind.as_str();
+                if !hooks_by_kind.contains_key(kind) {
+                    let hooks = self.hooks_for(user, kind, true).await?;
+                    hooks_by_kind.insert(kind, hooks.into_iter().map(|(w, _)| w).collect());
+                }
+                let hooks = hooks_by_kind[kind]
+                    .iter()
+                    .map(|w| (w.clone(), Self::delivery_id()))
+                    .collect();
+                let p = self.prepare(a, first + i as i64, hooks)?;
+                for key in &p.keys {
+                    inv.key(key);
+                }
+                inv.arg(p.seq)
+                    .arg(p.kind)
+                    .arg(&p.tail)
+                    .arg(&p.ts)
+                    .arg(p.created)
+                    .arg(p.hour)
+                    .arg(&p.metrics);
+                Self::hook_args(&mut inv, &p.hooks);
+            }
+            let reply: Vec<String> = inv
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            match reply.first().map(String::as_str) {
+                Some("created") => {}
+                Some("stale" | "again") => continue,
+                other => {
+                    return Err(StoreError::Internal(format!(
+                        "bulk append script answered {other:?}"
+                    )))
+                }
+            }
+            let mut stored = Vec::with_capacity(batch.len());
+            for pair in reply[1..].chunks(2) {
+                let activity = parse_activity(&pair[0])?;
+                self.sink.activity_committed(&activity);
+                let deliveries: Vec<String> = pair
+                    .get(1)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default();
+                self.announce(&activity, &pair[0], &deliveries);
+                stored.push(activity);
+            }
+            return Ok(stored);
+        }
+        Err(busy())
+    }
+}
+
+/// Too many nodes appended for the same user at once: 503, nothing stored.
+pub(crate) fn busy() -> StoreError {
+    StoreError::Unavailable("the append kept meeting concurrent changes".into())
 }
 
 #[async_trait]
@@ -88,87 +306,86 @@ impl ActivityStore for RedisStore {
         activity: NewActivity,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<AppendOutcome, StoreError> {
-        let tail = activity_tail(&activity)?;
-        let (hour, metrics) = counter_args(&activity);
-        let (key, fingerprint) = idempotency
-            .map(|i| (i.key, i.fingerprint))
-            .unwrap_or_default();
-        let reply: Vec<String> = self
-            .scripts
-            .append
-            .arg(self.keys.prefix())
-            .arg(activity.user_id.as_str())
-            .arg(activity.kind.as_str())
-            .arg(tail)
-            .arg(self.history_size)
-            .arg(key)
-            .arg(fingerprint)
-            .arg(IDEMPOTENCY_TTL_SECS)
-            .arg(hub_core::time::format(&activity.created_at))
-            .arg(micros(activity.created_at))
-            .arg(Self::delivery_base())
-            .arg(&self.node_id)
-            .arg(hour)
-            .arg(metrics)
-            .arg(CountedMetric::COUNT)
-            .arg(self.highest_seen())
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        match (reply.first().map(String::as_str), reply.get(1)) {
-            (Some("created"), Some(json)) => {
-                let stored = parse_activity(json)?;
-                self.sink.activity_committed(&stored);
-                self.announce(&stored, json, &reply[2..]);
-                Ok(AppendOutcome::Created(stored))
+        let user = &activity.user_id;
+        let (idem, key, fingerprint) = match idempotency {
+            Some(i) => (1, i.key, i.fingerprint),
+            None => (0, String::new(), String::new()),
+        };
+        let idem_key = self.keys.idempotency(user, &key);
+        for _ in 0..APPEND_ATTEMPTS {
+            let (seq, hooks) = futures_util::try_join!(
+                self.take_ids(std::slice::from_ref(&user)),
+                self.hooks_for(user, activity.kind.as_str(), true)
+            )?;
+            let p = self.prepare(&activity, seq, hooks)?;
+            let mut inv = self.scripts.append.prepare_invoke();
+            for key in &p.keys[..7] {
+                inv.key(key);
             }
-            (Some("replayed"), Some(json)) => Ok(AppendOutcome::Replayed(parse_activity(json)?)),
-            (Some("reused"), _) => Ok(AppendOutcome::KeyReused),
-            other => Err(StoreError::Internal(format!(
-                "append script answered {other:?}"
-            ))),
+            inv.key(&idem_key);
+            for key in &p.keys[7..] {
+                inv.key(key);
+            }
+            inv.arg(p.seq)
+                .arg(user.as_str())
+                .arg(p.kind)
+                .arg(&p.tail)
+                .arg(self.history_size)
+                .arg(idem)
+                .arg(&fingerprint)
+                .arg(IDEMPOTENCY_TTL_SECS)
+                .arg(&p.ts)
+                .arg(p.created)
+                .arg(&self.node_id)
+                .arg(p.hour)
+                .arg(&p.metrics)
+                .arg(CountedMetric::COUNT)
+                .arg(self.keys.user_channel(user))
+                .arg(USER_PUBLISH)
+                .arg(self.keys.webhook_channel());
+            Self::hook_args(&mut inv, &p.hooks);
+            let reply: Vec<String> = inv
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            return match (reply.first().map(String::as_str), reply.get(1)) {
+                (Some("created"), Some(json)) => {
+                    let stored = parse_activity(json)?;
+                    self.sink.activity_committed(&stored);
+                    self.announce(&stored, json, &reply[2..]);
+                    Ok(AppendOutcome::Created(stored))
+                }
+                (Some("replayed"), Some(json)) => {
+                    Ok(AppendOutcome::Replayed(parse_activity(json)?))
+                }
+                (Some("reused"), _) => Ok(AppendOutcome::KeyReused),
+                (Some("stale" | "again"), _) => continue,
+                other => Err(StoreError::Internal(format!(
+                    "append script answered {other:?}"
+                ))),
+            };
         }
+        Err(busy())
     }
 
+    /// Each user's part is one atomic step, in the order given; on Redis
+    /// Cluster the users' parts are separate steps (their slots differ).
     async fn append_activities(
         &self,
         activities: Vec<NewActivity>,
     ) -> Result<Vec<Activity>, StoreError> {
-        if activities.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut inv = self.scripts.append_many.prepare_invoke();
-        inv.arg(self.keys.prefix())
-            .arg(self.history_size)
-            .arg(&self.node_id)
-            .arg(CountedMetric::COUNT)
-            .arg(self.highest_seen());
-        for a in &activities {
-            let (hour, metrics) = counter_args(a);
-            inv.arg(a.user_id.as_str())
-                .arg(a.kind.as_str())
-                .arg(activity_tail(a)?)
-                .arg(hub_core::time::format(&a.created_at))
-                .arg(micros(a.created_at))
-                .arg(Self::delivery_base())
-                .arg(hour)
-                .arg(metrics);
-        }
-        let reply: Vec<String> = inv
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+        // Consecutive runs of one user keep the overall order of ids.
         let mut stored = Vec::with_capacity(activities.len());
-        for pair in reply.chunks(2) {
-            let activity = parse_activity(&pair[0])?;
-            self.sink.activity_committed(&activity);
-            let deliveries: Vec<String> = pair
-                .get(1)
-                .filter(|d| !d.is_empty())
-                .map(|d| d.split(',').map(str::to_owned).collect())
-                .unwrap_or_default();
-            self.announce(&activity, &pair[0], &deliveries);
-            stored.push(activity);
+        let mut start = 0;
+        while start < activities.len() {
+            let user = &activities[start].user_id;
+            let end = activities[start..]
+                .iter()
+                .position(|a| a.user_id != *user)
+                .map_or(activities.len(), |n| start + n);
+            let batch: Vec<&NewActivity> = activities[start..end].iter().collect();
+            stored.extend(self.append_user_batch(user, &batch).await?);
+            start = end;
         }
         Ok(stored)
     }
@@ -193,7 +410,7 @@ impl ActivityStore for RedisStore {
             let Some(last) = seqs.last().copied() else {
                 break;
             };
-            for a in self.activities_by_seq(&seqs).await? {
+            for a in self.activities_by_seq(user, &seqs).await? {
                 let kind_ok = scan.kinds.is_empty() || scan.kinds.contains(&a.kind);
                 let since_ok = scan.since.is_none_or(|s| a.created_at >= s);
                 let until_ok = scan.until.is_none_or(|u| a.created_at < u);
@@ -211,9 +428,15 @@ impl ActivityStore for RedisStore {
 
     async fn activity(&self, id: &ActivityId) -> Result<Option<Activity>, StoreError> {
         let Some(seq) = id.seq() else { return Ok(None) };
+        let owner: Option<String> = self
+            .conn()
+            .hget(self.keys.activity_owners(seq.div_euclid(OWNER_BUCKET)), seq)
+            .await
+            .map_err(unavailable)?;
+        let Some(owner) = owner else { return Ok(None) };
         let json: Option<String> = self
             .conn()
-            .get(self.keys.activity(seq))
+            .get(self.keys.activity(&UserId(owner), seq))
             .await
             .map_err(unavailable)?;
         json.map(|j| parse_activity(&j)).transpose()
@@ -249,7 +472,7 @@ impl ActivityStore for RedisStore {
             let Some(last) = seqs.last().copied() else {
                 break;
             };
-            for a in self.activities_by_seq(&seqs).await? {
+            for a in self.activities_by_seq(user, &seqs).await? {
                 let after_since = query.since.is_none_or(|s| a.created_at >= s);
                 let before_until = query.until.is_none_or(|u| a.created_at < u);
                 if after_since && before_until {

@@ -1,10 +1,17 @@
 //! The Redis implementation of [`Store`]: the store of record in cluster mode.
 //!
-//! Every operation that must be atomic is one Lua script (`redis/scripts/`).
-//! Appending an activity assigns its id from one global counter, stores and
-//! indexes it, adds it to the user's resume stream and PUBLISHes the frame in
-//! the same script, so every node sees a user's events in id order. The keys
-//! and channels are named in [`crate::keys`].
+//! Every operation that must be atomic is one Lua script (`redis/scripts/`)
+//! that touches only the keys it declares, all in one slot: a user's keys
+//! share the user's hash tag, so the same scripts run on one Redis and on
+//! Redis Cluster. Appending an activity takes its id from one global counter
+//! first (`alloc.lua`, which also records the id's owner), then stores and
+//! indexes it, adds it to the user's resume stream and publishes the frame
+//! on the user's shard channel in one script that refuses an id below the
+//! user's last, so every node sees a user's events in id order. What a step
+//! spans beyond one slot (an e-mail and its user, a token's hash and the
+//! token, an id and its owner) is written pointer first and read back
+//! through it, so a step cut in the middle leaves only a pointer to nothing.
+//! The keys and channels are named in [`crate::keys`].
 
 mod activities;
 mod analytics;
@@ -17,7 +24,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hub_core::store::{Store, StoreError};
-use hub_core::EventSink;
+use hub_core::{EventSink, UserId};
 
 use redis::{ErrorKind, Script};
 
@@ -34,22 +41,48 @@ pub(crate) const WEBHOOK_FN: &str = include_str!("../../scripts/webhook_fn.lua")
 /// Deliveries shown per page of the log at most, and read per round trip.
 pub(crate) const DELIVERY_CHUNK: isize = 200;
 
+/// How a user's events are published: on the user's shard channel.
+pub(crate) const USER_PUBLISH: &str = "SPUBLISH";
+
+/// Owners remembered per kind of id before the memory is cleared (an id's
+/// owner never changes, so a remembered one is never wrong).
+const OWNER_CACHE: usize = 100_000;
+
+/// The owner of ids that are looked up alone (tasks, endpoints).
+#[derive(Default)]
+pub(crate) struct Owners(std::sync::Mutex<std::collections::HashMap<String, UserId>>);
+
+impl Owners {
+    pub(crate) fn get(&self, id: &str) -> Option<UserId> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+
+    pub(crate) fn put(&self, id: &str, owner: &UserId) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= OWNER_CACHE {
+                map.clear();
+            }
+            map.insert(id.to_owned(), owner.clone());
+        }
+    }
+}
+
 /// The Lua scripts, loaded once (`EVALSHA` after the first call).
 pub(crate) struct Scripts {
-    /// One activity: idempotency, id, indexes, history, counters,
-    /// deliveries and the PUBLISH.
+    /// Activity ids from the global counter, with their owners.
+    alloc: Script,
+    /// One activity: idempotency, order, indexes, history, counters,
+    /// deliveries and the publish.
     append: Script,
     /// A task change checked against its version, with its activity.
     task_save: Script,
-    /// A user, with the e-mail reserved first.
-    create_user: Script,
     /// A refresh-token rotation, or the family's revocation on reuse.
     rotate_refresh: Script,
     /// A new refresh token and its expiry.
     insert_refresh: Script,
     /// Every webhook and delivery operation, chosen by its first argument.
     webhook: Script,
-    /// A bulk import: several activities in one step.
+    /// A bulk import: several activities of one user in one step.
     append_many: Script,
     /// Creating (within the limit), revoking and touching personal tokens.
     personal_token: Script,
@@ -66,7 +99,7 @@ impl Scripts {
                 "{APPEND_FN}\n{}",
                 include_str!("../../scripts/task_save.lua")
             )),
-            create_user: Script::new(include_str!("../../scripts/create_user.lua")),
+            alloc: Script::new(include_str!("../../scripts/alloc.lua")),
             personal_token: Script::new(include_str!("../../scripts/personal_token.lua")),
             rotate_refresh: Script::new(include_str!("../../scripts/rotate_refresh.lua")),
             insert_refresh: Script::new(include_str!("../../scripts/insert_refresh.lua")),
@@ -104,6 +137,10 @@ pub struct RedisStore {
     /// assigns an id at or below it: after a failover to a replica that
     /// lacked the last writes, their ids are not handed out again.
     ids_seen: Arc<AtomicI64>,
+    /// Task owners, as looked up in `{ids}:town`.
+    task_owners: Owners,
+    /// Endpoint owners, as looked up in `{ids}:wh`.
+    webhook_owners: Owners,
 }
 
 /// Connects to `url` (one Redis or a Sentinel group), failing if Redis does
@@ -159,6 +196,8 @@ impl RedisStore {
             sink,
             node_id: node_id.to_owned(),
             ids_seen: Arc::default(),
+            task_owners: Owners::default(),
+            webhook_owners: Owners::default(),
         }
     }
 

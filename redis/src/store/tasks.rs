@@ -1,20 +1,19 @@
-//! Tasks: creation and optimistic-version updates (one script, with the
-//! `task_completed` activity), and lists.
+//! Tasks: creation and optimistic-version updates (one script in the
+//! owner's slot, with the `task_completed` activity), lookups by id through
+//! the owner index, and lists.
 
 use async_trait::async_trait;
 use hub_core::analytics::CountedMetric;
 use hub_core::ids::{TaskId, UserId};
 use hub_core::model::{Activity, NewActivity, Task};
 use hub_core::store::{Conflict, Page, StoreError, TaskChange, TaskQuery};
-use hub_core::time::micros;
 
 use redis::AsyncCommands;
 
 use hub_core::store::TaskStore;
 
-use super::activities::{activity_tail, parse_activity};
-use super::analytics::counter_args;
-use super::{unavailable, RedisStore, SCAN_CHUNK};
+use super::activities::{busy, parse_activity, APPEND_ATTEMPTS};
+use super::{unavailable, RedisStore, SCAN_CHUNK, USER_PUBLISH};
 
 impl RedisStore {
     pub(crate) async fn save_task(
@@ -23,74 +22,108 @@ impl RedisStore {
         expected: i64,
         activity: Option<&NewActivity>,
     ) -> Result<Option<Activity>, StoreError> {
+        let user = &task.user_id;
+        if expected < 0 {
+            // The owner first, so a task is never in the user's slot without
+            // being found by its id.
+            self.conn()
+                .hset::<_, _, _, ()>(self.keys.task_owners(), task.id.as_str(), user.as_str())
+                .await
+                .map_err(unavailable)?;
+            self.task_owners.put(task.id.as_str(), user);
+        }
         // The version lives beside the JSON (`Task` does not serialise it).
         let json = serde_json::to_string(task).map_err(|e| StoreError::Internal(e.to_string()))?;
         let frame = hub_core::frames::Outbound::task(task).text.to_string();
-        let (kind, tail, ts, created) = match activity {
-            Some(a) => (
-                a.kind.as_str(),
-                activity_tail(a)?,
-                hub_core::time::format(&a.created_at),
-                micros(a.created_at),
-            ),
-            None => ("", String::new(), String::new(), 0),
-        };
-        let (hour, metrics) = activity.map(counter_args).unwrap_or_default();
-        let reply: Vec<String> = self
-            .scripts
-            .task_save
-            .arg(self.keys.prefix())
-            .arg(task.id.as_str())
-            .arg(task.user_id.as_str())
-            .arg(expected)
-            .arg(task.version)
-            .arg(json)
-            .arg(frame)
-            .arg(kind)
-            .arg(tail)
-            .arg(self.history_size)
-            .arg(ts)
-            .arg(created)
-            .arg(Self::delivery_base())
-            .arg(&self.node_id)
-            .arg(hour)
-            .arg(metrics)
-            .arg(CountedMetric::COUNT)
-            .arg(self.highest_seen())
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        match reply.first().map(String::as_str) {
-            Some("saved") => {
-                self.sink.task_committed(task);
-                match reply.get(1) {
-                    Some(json) => {
-                        let stored = parse_activity(json)?;
-                        self.sink.activity_committed(&stored);
-                        self.announce(&stored, json, &reply[2..]);
-                        Ok(Some(stored))
+        for _ in 0..APPEND_ATTEMPTS {
+            let mut inv = self.scripts.task_save.prepare_invoke();
+            inv.key(self.keys.task(user, &task.id))
+                .key(self.keys.tasks_of(user))
+                .key(self.keys.task_order(user));
+            inv.arg(task.id.as_str())
+                .arg(user.as_str())
+                .arg(expected)
+                .arg(task.version)
+                .arg(&json)
+                .arg(&frame)
+                .arg(self.keys.user_channel(user))
+                .arg(USER_PUBLISH);
+            match activity {
+                Some(a) => {
+                    let (seq, hooks) = futures_util::try_join!(
+                        self.take_ids(std::slice::from_ref(&user)),
+                        self.hooks_for(user, a.kind.as_str(), true)
+                    )?;
+                    let p = self.prepare(a, seq, hooks)?;
+                    for key in &p.keys {
+                        inv.key(key);
                     }
-                    None => Ok(None),
+                    inv.arg(p.kind)
+                        .arg(p.seq)
+                        .arg(&p.tail)
+                        .arg(self.history_size)
+                        .arg(&p.ts)
+                        .arg(p.created)
+                        .arg(&self.node_id)
+                        .arg(p.hour)
+                        .arg(&p.metrics)
+                        .arg(CountedMetric::COUNT)
+                        .arg(self.keys.webhook_channel());
+                    Self::hook_args(&mut inv, &p.hooks);
+                }
+                None => {
+                    inv.arg("");
                 }
             }
-            Some("conflict") => Err(StoreError::Conflict(Conflict::TaskChanged)),
-            other => Err(StoreError::Internal(format!(
-                "task script answered {other:?}"
-            ))),
+            let reply: Vec<String> = inv
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            return match reply.first().map(String::as_str) {
+                Some("saved") => {
+                    self.sink.task_committed(task);
+                    match reply.get(1) {
+                        Some(json) => {
+                            let stored = parse_activity(json)?;
+                            self.sink.activity_committed(&stored);
+                            self.announce(&stored, json, &reply[2..]);
+                            Ok(Some(stored))
+                        }
+                        None => Ok(None),
+                    }
+                }
+                Some("conflict") => Err(StoreError::Conflict(Conflict::TaskChanged)),
+                Some("stale" | "again") => continue,
+                other => Err(StoreError::Internal(format!(
+                    "task script answered {other:?}"
+                ))),
+            };
         }
-    }
-}
-
-#[async_trait]
-impl TaskStore for RedisStore {
-    async fn create_task(&self, task: Task) -> Result<(), StoreError> {
-        self.save_task(&task, -1, None).await.map(|_| ())
+        Err(busy())
     }
 
-    async fn task(&self, id: &TaskId) -> Result<Option<Task>, StoreError> {
+    /// The owner of a task id, if it is one.
+    async fn task_owner(&self, id: &TaskId) -> Result<Option<UserId>, StoreError> {
+        if let Some(owner) = self.task_owners.get(id.as_str()) {
+            return Ok(Some(owner));
+        }
+        let owner: Option<String> = self
+            .conn()
+            .hget(self.keys.task_owners(), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        let owner = owner.map(UserId);
+        if let Some(owner) = &owner {
+            self.task_owners.put(id.as_str(), owner);
+        }
+        Ok(owner)
+    }
+
+    /// A task of a known owner.
+    async fn task_of(&self, user: &UserId, id: &TaskId) -> Result<Option<Task>, StoreError> {
         let fields: Vec<Option<String>> = self
             .conn()
-            .hget(self.keys.task(id), &["json", "version"])
+            .hget(self.keys.task(user, id), &["json", "version"])
             .await
             .map_err(unavailable)?;
         let [Some(json), Some(version)] = <[Option<String>; 2]>::try_from(fields)
@@ -102,6 +135,20 @@ impl TaskStore for RedisStore {
             .map_err(|e| StoreError::Internal(format!("bad task JSON: {e}")))?;
         task.version = version.parse().unwrap_or(0);
         Ok(Some(task))
+    }
+}
+
+#[async_trait]
+impl TaskStore for RedisStore {
+    async fn create_task(&self, task: Task) -> Result<(), StoreError> {
+        self.save_task(&task, -1, None).await.map(|_| ())
+    }
+
+    async fn task(&self, id: &TaskId) -> Result<Option<Task>, StoreError> {
+        match self.task_owner(id).await? {
+            Some(owner) => self.task_of(&owner, id).await,
+            None => Ok(None),
+        }
     }
 
     async fn update_task(&self, change: TaskChange) -> Result<Option<Activity>, StoreError> {
@@ -131,7 +178,7 @@ impl TaskStore for RedisStore {
                 break;
             };
             for (id, score) in ids {
-                if let Some(task) = self.task(&TaskId(id)).await? {
+                if let Some(task) = self.task_of(user, &TaskId(id)).await? {
                     let status_ok = query.status.is_none_or(|s| s == task.status);
                     let kind_ok = query.kind.is_none_or(|k| k == task.kind);
                     if status_ok && kind_ok {

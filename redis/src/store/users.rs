@@ -20,11 +20,12 @@ impl RedisStore {
     /// A personal access token by id, from its hash.
     pub(crate) async fn personal_token(
         &self,
+        user: &UserId,
         id: &str,
     ) -> Result<Option<PersonalTokenRecord>, StoreError> {
         let fields: std::collections::HashMap<String, String> = self
             .conn()
-            .hgetall(self.keys.personal_token(id))
+            .hgetall(self.keys.personal_token(user, id))
             .await
             .map_err(unavailable)?;
         let (Some(user), Some(hash), Some(name)) =
@@ -65,22 +66,35 @@ impl UserStore for RedisStore {
             full_name: new.full_name,
             created_at: new.created_at,
         };
-        let created: i64 = self
-            .scripts
-            .create_user
-            .arg(self.keys.prefix())
-            .arg(user.email.to_lowercase())
-            .arg(user.id.as_str())
-            .arg(&user.email)
-            .arg(user.full_name.clone().unwrap_or_default())
-            .arg(&new.password_hash)
-            .arg(micros(user.created_at))
-            .invoke_async(&mut self.conn())
+        // The user first, under a fresh id nothing points to yet; then the
+        // e-mail, which is the commit: a step cut in between leaves a user
+        // no e-mail leads to.
+        let key = self.keys.user(&user.id);
+        self.conn()
+            .hset_multiple::<_, _, _, ()>(
+                &key,
+                &[
+                    ("id", user.id.0.clone()),
+                    ("email", user.email.clone()),
+                    ("full_name", user.full_name.clone().unwrap_or_default()),
+                    ("hash", new.password_hash.clone()),
+                    ("created", micros(user.created_at).to_string()),
+                ],
+            )
             .await
             .map_err(unavailable)?;
-        if created == 1 {
+        let claimed: bool = redis::cmd("SET")
+            .arg(self.keys.email(&user.email))
+            .arg(user.id.as_str())
+            .arg("NX")
+            .query_async::<Option<String>>(&mut self.conn())
+            .await
+            .map_err(unavailable)?
+            .is_some();
+        if claimed {
             Ok(user)
         } else {
+            self.conn().del::<_, ()>(&key).await.map_err(unavailable)?;
             Err(StoreError::Conflict(Conflict::EmailTaken))
         }
     }
@@ -140,8 +154,7 @@ impl UserStore for RedisStore {
         let ttl = (token.expires_at - Utc::now()).num_seconds().max(1);
         self.scripts
             .insert_refresh
-            .arg(self.keys.prefix())
-            .arg(&token.jti)
+            .key(self.keys.refresh_token(&token.user_id, &token.jti))
             .arg(&token.family)
             .arg(token.user_id.as_str())
             .arg(micros(token.expires_at))
@@ -157,12 +170,21 @@ impl UserStore for RedisStore {
         max_per_user: usize,
     ) -> Result<(), StoreError> {
         let t = &record.token;
+        let user = &record.user_id;
         let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        // The pointer from the secret first: until the token exists it
+        // leads nowhere.
+        let pointer = self.keys.personal_token_hash(&record.token_hash);
+        self.conn()
+            .set::<_, _, ()>(&pointer, format!("{}|{}", user.0, t.id.0))
+            .await
+            .map_err(unavailable)?;
         let done: i64 = self
             .scripts
             .personal_token
+            .key(self.keys.personal_token(user, t.id.as_str()))
+            .key(self.keys.personal_tokens_of(user))
             .arg("create")
-            .arg(self.keys.prefix())
             .arg(t.id.as_str())
             .arg(record.user_id.as_str())
             .arg(&record.token_hash)
@@ -179,6 +201,10 @@ impl UserStore for RedisStore {
             .await
             .map_err(unavailable)?;
         if done == 0 {
+            self.conn()
+                .del::<_, ()>(&pointer)
+                .await
+                .map_err(unavailable)?;
             return Err(StoreError::Conflict(Conflict::TokenLimit));
         }
         Ok(())
@@ -192,7 +218,7 @@ impl UserStore for RedisStore {
             .map_err(unavailable)?;
         let mut tokens = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(record) = self.personal_token(&id).await? {
+            if let Some(record) = self.personal_token(user, &id).await? {
                 tokens.push(record.token);
             }
         }
@@ -200,45 +226,58 @@ impl UserStore for RedisStore {
     }
 
     async fn revoke_personal_token(&self, user: &UserId, id: &TokenId) -> Result<bool, StoreError> {
-        let done: i64 = self
+        let hash: String = self
             .scripts
             .personal_token
+            .key(self.keys.personal_token(user, id.as_str()))
+            .key(self.keys.personal_tokens_of(user))
             .arg("revoke")
-            .arg(self.keys.prefix())
             .arg(id.as_str())
             .arg(user.as_str())
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(done == 1)
+        if hash.is_empty() {
+            return Ok(false);
+        }
+        // The token is gone; its pointer now leads nowhere and goes too.
+        self.conn()
+            .del::<_, ()>(self.keys.personal_token_hash(&hash))
+            .await
+            .map_err(unavailable)?;
+        Ok(true)
     }
 
     async fn personal_token_by_hash(
         &self,
         token_hash: &str,
     ) -> Result<Option<PersonalTokenRecord>, StoreError> {
-        let id: Option<String> = self
+        let pointer: Option<String> = self
             .conn()
             .get(self.keys.personal_token_hash(token_hash))
             .await
             .map_err(unavailable)?;
-        match id {
-            Some(id) => self.personal_token(&id).await,
+        match pointer.as_deref().and_then(|p| p.split_once('|')) {
+            Some((user, id)) => Ok(self
+                .personal_token(&UserId(user.to_owned()), id)
+                .await?
+                .filter(|r| r.token_hash == token_hash)),
             None => Ok(None),
         }
     }
 
     async fn touch_personal_token(
         &self,
+        user: &UserId,
         id: &TokenId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let _: i64 = self
             .scripts
             .personal_token
+            .key(self.keys.personal_token(user, id.as_str()))
+            .key(self.keys.personal_tokens_of(user))
             .arg("touch")
-            .arg(self.keys.prefix())
-            .arg(id.as_str())
             .arg(micros(at))
             // Bookkeeping on a read: never worth a wait for replicas.
             .invoke_async(&mut self.conn().plain())
@@ -312,9 +351,10 @@ impl UserStore for RedisStore {
         let outcome: String = self
             .scripts
             .rotate_refresh
-            .arg(self.keys.prefix())
-            .arg(old_jti)
-            .arg(&new.jti)
+            .key(self.keys.refresh_token(&new.user_id, old_jti))
+            .key(self.keys.refresh_token(&new.user_id, &new.jti))
+            .key(self.keys.revoked_family(&new.user_id, &new.family))
+            .arg(&new.family)
             .arg(new.user_id.as_str())
             .arg(micros(new.expires_at))
             .arg(micros(now))
@@ -329,11 +369,11 @@ impl UserStore for RedisStore {
         })
     }
 
-    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError> {
+    async fn revoke_refresh_family(&self, user: &UserId, family: &str) -> Result<(), StoreError> {
         // Long enough to outlive every token of the family.
         let ttl = 400 * 24 * 3600;
         self.conn()
-            .set_ex::<_, _, ()>(self.keys.revoked_family(family), "1", ttl)
+            .set_ex::<_, _, ()>(self.keys.revoked_family(user, family), "1", ttl)
             .await
             .map_err(unavailable)
     }

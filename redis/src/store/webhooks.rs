@@ -1,6 +1,8 @@
 //! Webhook endpoints and their deliveries in hashes the scripts write
-//! (`webhook.lua`, `webhook_fn.lua`): what owners manage, and the pending
-//! queues, attempts and disabling that delivery actors drive.
+//! (`webhook.lua`, `webhook_fn.lua`), all in the owner's slot: what owners
+//! manage, and the pending queues, attempts and disabling that delivery
+//! actors drive (they know endpoints by id: `{ids}:wh` names each owner,
+//! and is the index of every endpoint a starting node loads).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -170,25 +172,52 @@ pub(crate) fn attempt_from_json(json: &str) -> Option<DeliveryAttempt> {
 }
 
 impl RedisStore {
-    /// A random suffix for the ids of the deliveries one append creates; the
-    /// script puts the global delivery counter first, so ids sort by creation.
-    pub(crate) fn delivery_base() -> String {
-        uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+    /// A fresh delivery id: `msg_`, the time in µs (so ids sort by
+    /// creation) and 16 random hex digits (so they are unique beyond this
+    /// hub: receivers deduplicate on them).
+    pub(crate) fn delivery_id() -> String {
+        format!(
+            "msg_{:016x}{}",
+            micros(Utc::now()),
+            &uuid::Uuid::new_v4().simple().to_string()[..16]
+        )
     }
 
-    pub(crate) fn webhook_op(&self, op: &str) -> redis::ScriptInvocation<'_> {
+    /// The webhook script with its keys; `op` is its first argument.
+    pub(crate) fn webhook_op(&self, op: &str, keys: &[String]) -> redis::ScriptInvocation<'_> {
         let mut inv = self.scripts.webhook.prepare_invoke();
-        inv.arg(op).arg(self.keys.prefix());
+        for key in keys {
+            inv.key(key);
+        }
+        inv.arg(op);
         inv
+    }
+
+    /// The owner of an endpoint id, if it is one.
+    pub(crate) async fn webhook_owner(&self, id: &WebhookId) -> Result<Option<UserId>, StoreError> {
+        if let Some(owner) = self.webhook_owners.get(id.as_str()) {
+            return Ok(Some(owner));
+        }
+        let owner: Option<String> = self
+            .conn()
+            .hget(self.keys.webhook_owners(), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        let owner = owner.map(UserId);
+        if let Some(owner) = &owner {
+            self.webhook_owners.put(id.as_str(), owner);
+        }
+        Ok(owner)
     }
 
     pub(crate) async fn webhook_hash(
         &self,
+        owner: &UserId,
         id: &WebhookId,
     ) -> Result<Option<WebhookRecord>, StoreError> {
         let fields: HashMap<String, String> = self
             .conn()
-            .hgetall(self.keys.webhook(id))
+            .hgetall(self.keys.webhook(owner, id))
             .await
             .map_err(unavailable)?;
         Ok(record_from_hash(fields))
@@ -200,13 +229,14 @@ impl RedisStore {
         id: &WebhookId,
     ) -> Result<Option<WebhookRecord>, StoreError> {
         Ok(self
-            .webhook_hash(id)
+            .webhook_hash(owner, id)
             .await?
             .filter(|r| r.webhook.user_id == *owner))
     }
 
     pub(crate) async fn delivery_hashes(
         &self,
+        owner: &UserId,
         ids: &[String],
     ) -> Result<Vec<(i64, Delivery)>, StoreError> {
         if ids.is_empty() {
@@ -214,7 +244,7 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for id in ids {
-            pipe.hgetall(self.keys.delivery(id));
+            pipe.hgetall(self.keys.delivery(owner, id));
         }
         let hashes: Vec<HashMap<String, String>> = pipe
             .query_async(&mut self.conn())
@@ -236,7 +266,28 @@ impl WebhookStore for RedisStore {
         secret: String,
         max_per_user: usize,
     ) -> Result<(), StoreError> {
-        let mut inv = self.webhook_op("create");
+        let user = &webhook.user_id;
+        // Indexed first, so no endpoint exists that a node loading every
+        // endpoint would miss; a step cut after this leaves an entry whose
+        // endpoint is missing, which loading skips and removes.
+        self.conn()
+            .hset::<_, _, _, ()>(
+                self.keys.webhook_owners(),
+                webhook.id.as_str(),
+                user.as_str(),
+            )
+            .await
+            .map_err(unavailable)?;
+        self.webhook_owners.put(webhook.id.as_str(), user);
+        let mut inv = self.webhook_op(
+            "create",
+            &[
+                self.keys.webhook(user, &webhook.id),
+                self.keys.webhooks_of(user),
+                self.keys.webhook_order(user),
+                self.keys.active_webhooks_of(user),
+            ],
+        );
         inv.arg(webhook.id.as_str())
             .arg(webhook.user_id.as_str())
             .arg(max_per_user);
@@ -249,7 +300,13 @@ impl WebhookStore for RedisStore {
             .map_err(unavailable)?;
         match outcome.as_str() {
             "ok" => Ok(()),
-            _ => Err(StoreError::Conflict(Conflict::WebhookLimit)),
+            _ => {
+                self.conn()
+                    .hdel::<_, _, ()>(self.keys.webhook_owners(), webhook.id.as_str())
+                    .await
+                    .map_err(unavailable)?;
+                Err(StoreError::Conflict(Conflict::WebhookLimit))
+            }
         }
     }
 
@@ -278,7 +335,13 @@ impl WebhookStore for RedisStore {
         id: &WebhookId,
         change: WebhookChange,
     ) -> Result<Option<Webhook>, StoreError> {
-        let mut inv = self.webhook_op("update");
+        let mut inv = self.webhook_op(
+            "update",
+            &[
+                self.keys.webhook(owner, id),
+                self.keys.active_webhooks_of(owner),
+            ],
+        );
         inv.arg(id.as_str())
             .arg(owner.as_str())
             .arg(&change.url)
@@ -298,13 +361,44 @@ impl WebhookStore for RedisStore {
     }
 
     async fn delete_webhook(&self, owner: &UserId, id: &WebhookId) -> Result<bool, StoreError> {
-        let mut inv = self.webhook_op("delete");
-        inv.arg(id.as_str()).arg(owner.as_str());
-        let done: i64 = inv
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(done == 1)
+        for _ in 0..super::activities::APPEND_ATTEMPTS {
+            // Every delivery goes with the endpoint: their keys are read
+            // first, and the script refuses if the log changed since.
+            let log: Vec<String> = self
+                .conn()
+                .zrange(self.keys.deliveries_log(owner, id), 0, -1)
+                .await
+                .map_err(unavailable)?;
+            let mut keys = vec![
+                self.keys.webhook(owner, id),
+                self.keys.webhooks_of(owner),
+                self.keys.active_webhooks_of(owner),
+                self.keys.deliveries_log(owner, id),
+                self.keys.pending_deliveries(owner, id),
+            ];
+            for did in &log {
+                keys.push(self.keys.delivery(owner, did));
+                keys.push(self.keys.attempts(owner, did));
+            }
+            let mut inv = self.webhook_op("delete", &keys);
+            inv.arg(id.as_str()).arg(owner.as_str()).arg(log.len());
+            let done: redis::Value = inv
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            match done {
+                redis::Value::Int(1) => {
+                    self.conn()
+                        .hdel::<_, _, ()>(self.keys.webhook_owners(), id.as_str())
+                        .await
+                        .map_err(unavailable)?;
+                    return Ok(true);
+                }
+                redis::Value::Int(_) => return Ok(false),
+                _ => continue,
+            }
+        }
+        Err(super::activities::busy())
     }
 
     async fn webhook_secrets(
@@ -323,7 +417,7 @@ impl WebhookStore for RedisStore {
         previous_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<SigningSecrets>, StoreError> {
-        let mut inv = self.webhook_op("rotate");
+        let mut inv = self.webhook_op("rotate", &[self.keys.webhook(owner, id)]);
         inv.arg(id.as_str())
             .arg(owner.as_str())
             .arg(new_secret)
@@ -345,7 +439,13 @@ impl WebhookStore for RedisStore {
         id: &WebhookId,
         now: DateTime<Utc>,
     ) -> Result<Option<Webhook>, StoreError> {
-        let mut inv = self.webhook_op("enable");
+        let mut inv = self.webhook_op(
+            "enable",
+            &[
+                self.keys.webhook(owner, id),
+                self.keys.active_webhooks_of(owner),
+            ],
+        );
         inv.arg(id.as_str()).arg(owner.as_str()).arg(micros(now));
         let done: i64 = inv
             .invoke_async(&mut self.conn())
@@ -370,7 +470,7 @@ impl WebhookStore for RedisStore {
         if self.owned_webhook(owner, webhook).await?.is_none() {
             return Ok(empty);
         }
-        let index = self.keys.deliveries_log(webhook);
+        let index = self.keys.deliveries_log(owner, webhook);
         let mut max = match query.cursor.as_deref().and_then(|c| c.parse::<i64>().ok()) {
             Some(c) => format!("({c}"),
             None => "+inf".to_owned(),
@@ -383,7 +483,7 @@ impl WebhookStore for RedisStore {
                 .await
                 .map_err(unavailable)?;
             let exhausted = (ids.len() as isize) < DELIVERY_CHUNK;
-            let found = self.delivery_hashes(&ids).await?;
+            let found = self.delivery_hashes(owner, &ids).await?;
             let last = found.last().map(|(seq, _)| *seq);
             rows.extend(
                 found
@@ -405,7 +505,7 @@ impl WebhookStore for RedisStore {
         for (_, d) in rows {
             let attempts: Vec<String> = self
                 .conn()
-                .lrange(self.keys.attempts(d.id.as_str()), 0, -1)
+                .lrange(self.keys.attempts(owner, d.id.as_str()), 0, -1)
                 .await
                 .map_err(unavailable)?;
             items.push(DeliveryLog {
@@ -435,7 +535,14 @@ impl WebhookStore for RedisStore {
         delivery: &DeliveryId,
         now: DateTime<Utc>,
     ) -> Result<Option<Delivery>, StoreError> {
-        let mut inv = self.webhook_op("retry");
+        let mut inv = self.webhook_op(
+            "retry",
+            &[
+                self.keys.webhook(owner, webhook),
+                self.keys.delivery(owner, delivery.as_str()),
+                self.keys.pending_deliveries(owner, webhook),
+            ],
+        );
         inv.arg(webhook.as_str())
             .arg(owner.as_str())
             .arg(delivery.as_str())
@@ -448,26 +555,41 @@ impl WebhookStore for RedisStore {
             return Ok(None);
         }
         Ok(self
-            .delivery_hashes(std::slice::from_ref(&delivery.0))
+            .delivery_hashes(owner, std::slice::from_ref(&delivery.0))
             .await?
             .pop()
             .map(|(_, d)| d))
     }
 
     async fn webhook_record(&self, id: &WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
-        self.webhook_hash(id).await
+        match self.webhook_owner(id).await? {
+            Some(owner) => self.webhook_hash(&owner, id).await,
+            None => Ok(None),
+        }
     }
 
     async fn active_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
-        let ids: Vec<String> = self
+        let owners: Vec<(String, String)> = self
             .conn()
-            .smembers(self.keys.active_webhooks())
+            .hgetall(self.keys.webhook_owners())
             .await
             .map_err(unavailable)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(r) = self.webhook_hash(&WebhookId(id)).await? {
-                out.push(r);
+        let mut out = Vec::with_capacity(owners.len());
+        for (id, owner) in owners {
+            let id = WebhookId(id);
+            let owner = UserId(owner);
+            self.webhook_owners.put(id.as_str(), &owner);
+            match self.webhook_hash(&owner, &id).await? {
+                Some(r) if r.webhook.status == WebhookStatus::Active => out.push(r),
+                Some(_) => {}
+                None => {
+                    // Left by a creation cut short (or a deletion after its
+                    // endpoint went): it leads nowhere.
+                    self.conn()
+                        .hdel::<_, _, ()>(self.keys.webhook_owners(), id.as_str())
+                        .await
+                        .map_err(unavailable)?;
+                }
             }
         }
         out.sort_by_key(|r| r.webhook.created_at);
@@ -484,10 +606,16 @@ impl WebhookStore for RedisStore {
             Some(c) => format!("({c}"),
             None => "-inf".to_owned(),
         };
+        let Some(owner) = self.webhook_owner(webhook).await? else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        };
         let ids: Vec<String> = self
             .conn()
             .zrangebyscore_limit(
-                self.keys.pending_deliveries(webhook),
+                self.keys.pending_deliveries(&owner, webhook),
                 min,
                 "+inf",
                 0,
@@ -496,7 +624,7 @@ impl WebhookStore for RedisStore {
             .await
             .map_err(unavailable)?;
         let mut rows: Vec<(i64, Delivery)> = self
-            .delivery_hashes(&ids)
+            .delivery_hashes(&owner, &ids)
             .await?
             .into_iter()
             .filter(|(_, d)| d.status == DeliveryStatus::Pending)
@@ -516,7 +644,21 @@ impl WebhookStore for RedisStore {
 
     async fn record_attempt(&self, record: AttemptRecord) -> Result<(), StoreError> {
         let a = &record.attempt;
-        let mut inv = self.webhook_op("attempt");
+        let Some(owner) = self.webhook_owner(&record.webhook_id).await? else {
+            // Deleted with its endpoint.
+            return Ok(());
+        };
+        let (did, webhook) = (record.delivery_id.as_str(), &record.webhook_id);
+        let mut inv = self.webhook_op(
+            "attempt",
+            &[
+                self.keys.delivery(&owner, did),
+                self.keys.attempts(&owner, did),
+                self.keys.pending_deliveries(&owner, webhook),
+                self.keys.webhook(&owner, webhook),
+                self.keys.active_webhooks_of(&owner),
+            ],
+        );
         inv.arg(record.webhook_id.as_str())
             .arg(record.delivery_id.as_str())
             .arg(a.attempt)
@@ -543,17 +685,37 @@ impl WebhookStore for RedisStore {
         payload: String,
         at: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let mut inv = self.webhook_op("event");
-        inv.arg(user.as_str())
-            .arg(event.as_str())
-            .arg(&payload)
-            .arg(micros(at))
-            .arg(Self::delivery_base())
-            .arg(&self.node_id);
-        let flat: Vec<String> = inv
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+        let mut flat: Option<Vec<String>> = None;
+        for _ in 0..super::activities::APPEND_ATTEMPTS {
+            let hooks = self.hooks_for(user, event.as_str(), false).await?;
+            let mut keys = vec![
+                self.keys.active_webhooks_of(user),
+                self.keys.delivery_order(user),
+            ];
+            for (webhook, did) in &hooks {
+                let webhook = WebhookId(webhook.clone());
+                keys.push(self.keys.delivery(user, did));
+                keys.push(self.keys.deliveries_log(user, &webhook));
+                keys.push(self.keys.pending_deliveries(user, &webhook));
+            }
+            let mut inv = self.webhook_op("event", &keys);
+            inv.arg(user.as_str())
+                .arg(event.as_str())
+                .arg(&payload)
+                .arg(micros(at))
+                .arg(&self.node_id)
+                .arg(self.keys.webhook_channel());
+            Self::hook_args(&mut inv, &hooks);
+            let reply: redis::Value = inv
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            if let redis::Value::Array(_) = reply {
+                flat = Some(redis::from_redis_value(&reply).map_err(unavailable)?);
+                break;
+            }
+        }
+        let flat = flat.ok_or_else(super::activities::busy)?;
         let deliveries = pending_from_script(&flat, user, event.as_str(), &payload, at);
         if !deliveries.is_empty() {
             self.sink.deliveries_committed(&deliveries);
@@ -567,7 +729,22 @@ impl WebhookStore for RedisStore {
         attempt: DeliveryAttempt,
         endpoint: EndpointUpdate,
     ) -> Result<(), StoreError> {
-        let mut inv = self.webhook_op("test");
+        let (owner, webhook, did) = (
+            &delivery.user_id,
+            &delivery.webhook_id,
+            delivery.id.as_str(),
+        );
+        let mut inv = self.webhook_op(
+            "test",
+            &[
+                self.keys.webhook(owner, webhook),
+                self.keys.delivery_order(owner),
+                self.keys.delivery(owner, did),
+                self.keys.deliveries_log(owner, webhook),
+                self.keys.attempts(owner, did),
+                self.keys.active_webhooks_of(owner),
+            ],
+        );
         inv.arg(delivery.webhook_id.as_str())
             .arg(delivery.id.as_str())
             .arg(attempt_json(&attempt)?);
