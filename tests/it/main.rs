@@ -23,5 +23,6 @@ mod ratelimit;
 mod sentinel;
 mod tasks;
 mod tokens;
+mod upgrade;
 mod webhooks;
 mod ws;
