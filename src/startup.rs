@@ -181,7 +181,7 @@ async fn cluster_backend(
         .await
         .context("cannot connect to Redis (redis.url)")?;
     info!("redis connected");
-    hub_redis::upgrade::upgrade(&conn, prefix, node_id, false)
+    hub_redis::upgrade::upgrade(&conn, prefix, node_id, conn.cluster().is_some())
         .await
         .context("cannot bring the Redis data up to this version's layout")?;
     // The store's writes wait for replicas when asked to; the rest of

@@ -22,7 +22,7 @@
 //! online users, with a TTL renewed by a heartbeat), from which any node
 //! computes the cluster-wide counts of `/api/ws/status`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -120,45 +120,181 @@ pub type WebhookSlot = Arc<OnceLock<Addr<WebhookRegistry>>>;
 #[rtype(result = "()")]
 struct Disconnected(u64);
 
-/// The connection for the users' shard channels. One server, or a Sentinel
-/// master, carries every shard channel on one connection.
+/// The connections for the users' shard channels. One server, or a
+/// Sentinel master, carries every shard channel on one connection; on a
+/// Redis Cluster each channel lives on the shard owning its slot, so there
+/// is one connection per shard, all handing their pushes to one receiver.
 #[derive(Clone)]
-struct Shards {
-    conn: redis::aio::MultiplexedConnection,
+enum Shards {
+    One(redis::aio::MultiplexedConnection),
+    Cluster(Arc<tokio::sync::Mutex<ClusterShards>>),
+}
+
+type Pushes = tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>;
+
+/// A RESP3 connection (a shard message is a push) handing every push to `tx`.
+async fn resp3(
+    client: &redis::Client,
+    tx: tokio::sync::mpsc::UnboundedSender<redis::PushInfo>,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let mut info = client.get_connection_info().clone();
+    info.redis.protocol = redis::ProtocolVersion::RESP3;
+    let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+    redis::Client::open(info)?
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
 }
 
 impl Shards {
-    /// Connects with RESP3 (a shard message is a push), handing every push
-    /// to the returned receiver.
     async fn connect(
+        conn: &RedisConn,
         client: &redis::Client,
-    ) -> redis::RedisResult<(Self, tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>)> {
-        let mut info = client.get_connection_info().clone();
-        info.redis.protocol = redis::ProtocolVersion::RESP3;
+    ) -> redis::RedisResult<(Self, Pushes)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
-        let conn = redis::Client::open(info)?
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        Ok((Self { conn }, rx))
+        let shards = match conn.cluster() {
+            None => Shards::One(resp3(client, tx).await?),
+            Some(target) => {
+                let mut cluster = ClusterShards {
+                    target: target.clone(),
+                    conn: conn.clone(),
+                    tx,
+                    slots: Vec::new(),
+                    conns: HashMap::new(),
+                };
+                cluster.refresh().await?;
+                Shards::Cluster(Arc::new(tokio::sync::Mutex::new(cluster)))
+            }
+        };
+        Ok((shards, rx))
     }
 
     /// One channel per command: each channel's confirmation is a push of
-    /// its own, and the connection matches one push to one command.
+    /// its own, and a connection matches one push to one command.
     async fn subscribe(&mut self, channel: &str) -> redis::RedisResult<()> {
-        redis::cmd("SSUBSCRIBE")
-            .arg(channel)
-            .exec_async(&mut self.conn)
-            .await
+        self.run("SSUBSCRIBE", channel).await
     }
 
     async fn unsubscribe(&mut self, channel: &str) -> redis::RedisResult<()> {
-        redis::cmd("SUNSUBSCRIBE")
-            .arg(channel)
-            .exec_async(&mut self.conn)
-            .await
+        self.run("SUNSUBSCRIBE", channel).await
+    }
+
+    async fn run(&mut self, command: &str, channel: &str) -> redis::RedisResult<()> {
+        match self {
+            Shards::One(conn) => redis::cmd(command).arg(channel).exec_async(conn).await,
+            Shards::Cluster(cluster) => cluster.lock().await.run(command, channel).await,
+        }
     }
 }
+
+/// The shard connections of a Redis Cluster, and which shard owns what.
+struct ClusterShards {
+    target: crate::conn::ClusterTarget,
+    /// Asks the cluster for its slots.
+    conn: RedisConn,
+    /// Where every shard connection hands its pushes.
+    tx: tokio::sync::mpsc::UnboundedSender<redis::PushInfo>,
+    /// (first slot, last slot, `host:port` of its master)
+    slots: Vec<(u16, u16, String)>,
+    conns: HashMap<String, redis::aio::MultiplexedConnection>,
+}
+
+impl ClusterShards {
+    /// Reads the slot map again (after a redirection or a slot moved).
+    async fn refresh(&mut self) -> redis::RedisResult<()> {
+        let reply: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query_async(&mut self.conn)
+            .await?;
+        let mut slots = Vec::new();
+        for range in reply {
+            let (Some(first), Some(last), Some(redis::Value::Array(master))) =
+                (range.first(), range.get(1), range.get(2))
+            else {
+                continue;
+            };
+            let (Ok(first), Ok(last)) = (
+                redis::from_redis_value::<u16>(first),
+                redis::from_redis_value::<u16>(last),
+            ) else {
+                continue;
+            };
+            let (Some(host), Some(port)) = (master.first(), master.get(1)) else {
+                continue;
+            };
+            let (Ok(host), Ok(port)) = (
+                redis::from_redis_value::<String>(host),
+                redis::from_redis_value::<u16>(port),
+            ) else {
+                continue;
+            };
+            slots.push((first, last, format!("{host}:{port}")));
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
+    fn owner(&self, slot: u16) -> Option<String> {
+        self.slots
+            .iter()
+            .find(|(first, last, _)| (*first..=*last).contains(&slot))
+            .map(|(_, _, addr)| addr.clone())
+    }
+
+    async fn conn_for(
+        &mut self,
+        addr: &str,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        if let Some(conn) = self.conns.get(addr) {
+            return Ok(conn.clone());
+        }
+        let conn = resp3(&self.target.node(addr)?, self.tx.clone()).await?;
+        self.conns.insert(addr.to_owned(), conn.clone());
+        Ok(conn)
+    }
+
+    async fn run(&mut self, command: &str, channel: &str) -> redis::RedisResult<()> {
+        let slot = redis::cluster_routing::get_slot(channel.as_bytes());
+        let mut last = None;
+        for attempt in 0..4 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                self.refresh().await?;
+            }
+            let Some(addr) = self.owner(slot) else {
+                last = Some(redis::RedisError::from((
+                    redis::ErrorKind::ClusterDown,
+                    "no shard owns the channel's slot",
+                )));
+                continue;
+            };
+            let mut conn = self.conn_for(&addr).await?;
+            match redis::cmd(command).arg(channel).exec_async(&mut conn).await {
+                Ok(()) => return Ok(()),
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        redis::ErrorKind::Moved
+                            | redis::ErrorKind::Ask
+                            | redis::ErrorKind::TryAgain
+                            | redis::ErrorKind::ClusterDown
+                    ) =>
+                {
+                    last = Some(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            redis::RedisError::from((redis::ErrorKind::ClusterDown, "channel not subscribed"))
+        }))
+    }
+}
+
+/// A shard stopped carrying a user's channel (its slot moved to another
+/// shard): subscribe where it is now, and replay what was missed.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ShardLost(String);
 
 /// What the bridge hands messages to on this node.
 pub struct Local {
@@ -221,7 +357,7 @@ impl RedisBridge {
             let pubsub = client.get_async_pubsub().await?;
             let (mut sink, mut stream) = pubsub.split();
             sink.subscribe(&channels).await?;
-            let (mut shards, mut pushes) = Shards::connect(&client).await?;
+            let (mut shards, mut pushes) = Shards::connect(&acks, &client).await?;
             for channel in &users {
                 shards.subscribe(channel).await?;
             }
@@ -272,6 +408,17 @@ impl RedisBridge {
                                     &channel,
                                     &payload,
                                 );
+                            }
+                            redis::PushKind::SUnsubscribe => {
+                                // Ours, or a slot moved away from the shard.
+                                if let Some(Ok(channel)) = push
+                                    .data
+                                    .into_iter()
+                                    .next()
+                                    .map(redis::from_owned_redis_value::<String>)
+                                {
+                                    me.do_send(ShardLost(channel));
+                                }
                             }
                             redis::PushKind::Disconnection => break,
                             _ => {}
@@ -532,6 +679,33 @@ impl Handler<Presence> for RedisBridge {
     }
 }
 
+impl Handler<ShardLost> for RedisBridge {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, lost: ShardLost, _: &mut Context<Self>) -> Self::Result {
+        let wanted = matches!(self.shards, Some(Shards::Cluster(_)))
+            && self
+                .keys
+                .user_of_channel(&lost.0)
+                .is_some_and(|u| self.users.contains(&UserId(u.to_owned())));
+        let shards = self.shards.clone().filter(|_| wanted);
+        let registry = self.registry.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let Some(mut shards) = shards else { return };
+                match shards.subscribe(&lost.0).await {
+                    Ok(()) => info!("a user channel moved to another shard; subscribed there"),
+                    // The reconnect after a lost connection subscribes again.
+                    Err(err) => warn!(cause = %err, "could not follow a user channel to its shard"),
+                }
+                // What was published on the new shard before this.
+                registry.do_send(ResyncAll);
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
 /// The bus of cluster mode: committed events reach sessions through the
 /// publishing script's PUBLISH, so the sink only counts; broadcasts are
 /// published on the broadcast channel.
@@ -616,9 +790,10 @@ impl Bus for ClusterBus {
         let acks = self.keys.revocation_acks(&nonce);
         let payload = format!("k|{owner}|{token}|{nonce}");
         let channel = self.keys.broadcast_channel();
+        let nodes = self.keys.nodes();
         let mut conn = self.conn.clone();
         Box::pin(async move {
-            let receivers: i64 = match conn.publish(&channel, payload).await {
+            let mut receivers: i64 = match conn.publish(&channel, payload).await {
                 Ok(n) => n,
                 Err(err) => {
                     // The other nodes' caches forget it within their TTL.
@@ -626,6 +801,15 @@ impl Bus for ClusterBus {
                     return;
                 }
             };
+            if conn.cluster().is_some() {
+                // A cluster node counts only its own subscribers: wait for
+                // every live hub node instead.
+                let live: i64 = conn
+                    .zcount(&nodes, now_ms() - NODE_TTL.as_millis() as i64, "+inf")
+                    .await
+                    .unwrap_or(0);
+                receivers = receivers.max(live);
+            }
             let deadline = tokio::time::Instant::now() + REVOCATION_WAIT;
             loop {
                 let acked: i64 = conn.llen(&acks).await.unwrap_or(0);

@@ -1,11 +1,17 @@
 //! Where the hub's Redis is, and the one command connection every part of
 //! cluster mode shares.
 //!
-//! `redis.url` names either one Redis (`redis://…`, `rediss://…`,
-//! `redis+unix://…`) or a group watched by Sentinel
-//! (`redis+sentinel://[user:password@]h1:p1,h2:p2/<master>[/<db>]`). The
+//! `redis.url` names one Redis (`redis://…`, `rediss://…`,
+//! `redis+unix://…`), a group watched by Sentinel
+//! (`redis+sentinel://[user:password@]h1:p1,h2:p2/<master>[/<db>]`; the
 //! credentials, if any, are the master's; the Sentinels are asked without
-//! them.
+//! them), or a Redis Cluster (`redis+cluster://[user:password@]h1:p1,h2:p2`,
+//! any of its nodes: the rest are found from them).
+//!
+//! On a Redis Cluster each command goes to the shard owning its key's slot
+//! (a script's: its first key's), and redirections (`MOVED`, `ASK`) and a
+//! slot in migration (`TRYAGAIN`) are followed and retried with a short
+//! backoff by redis-rs' cluster connection.
 //!
 //! [`RedisConn`] is a cheap, cloneable handle over one multiplexed,
 //! self-reconnecting connection. Under Sentinel it also follows failovers:
@@ -28,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use hub_core::store::StoreError;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tracing::{info, warn};
 
@@ -52,6 +59,17 @@ pub enum Target {
     Direct(redis::Client),
     /// A master found through Sentinel.
     Sentinel(SentinelTarget),
+    /// A Redis Cluster, from any of its nodes.
+    Cluster(ClusterTarget),
+}
+
+/// A Redis Cluster: the nodes to start from, and the credentials of all.
+#[derive(Clone, Debug)]
+pub struct ClusterTarget {
+    /// `host:port` of each node given.
+    pub nodes: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 /// A master group watched by Sentinels.
@@ -71,36 +89,26 @@ impl Target {
     /// Reads `redis.url`. The error never repeats the URL (it may hold a
     /// password).
     pub fn parse(url: &str) -> Result<Self, StoreError> {
-        let invalid = |why: &str| StoreError::Unavailable(format!("redis.url is not valid: {why}"));
-        if url.starts_with("redis+cluster://") {
-            return Err(StoreError::Unavailable(
-                "redis.url names a Redis Cluster, which this hub does not support yet; \
-                 use one Redis or a Sentinel group"
-                    .into(),
-            ));
+        if let Some(rest) = url.strip_prefix("redis+cluster://") {
+            let (username, password, rest) = credentials(rest)?;
+            let hosts = rest.trim_end_matches('/');
+            if hosts.contains('/') {
+                return Err(invalid(
+                    "a Redis Cluster URL lists nodes only (no database)",
+                ));
+            }
+            return Ok(Target::Cluster(ClusterTarget {
+                nodes: host_list(hosts, 6379, "each cluster node is host:port")?,
+                username,
+                password,
+            }));
         }
         let Some(rest) = url.strip_prefix("redis+sentinel://") else {
             return redis::Client::open(url)
                 .map(Target::Direct)
                 .map_err(|e| invalid(&e.to_string()));
         };
-        let (auth, rest) = match rest.rsplit_once('@') {
-            Some((auth, rest)) => (Some(auth), rest),
-            None => (None, rest),
-        };
-        let (username, password) = match auth {
-            None => (None, None),
-            Some(auth) => {
-                let (user, pass) = auth.split_once(':').unwrap_or(("", auth));
-                let decode = |s: &str| {
-                    percent_decode(s).ok_or_else(|| invalid("bad percent-encoding in credentials"))
-                };
-                (
-                    (!user.is_empty()).then(|| decode(user)).transpose()?,
-                    (!pass.is_empty()).then(|| decode(pass)).transpose()?,
-                )
-            }
-        };
+        let (username, password, rest) = credentials(rest)?;
         let (hosts, path) = rest
             .split_once('/')
             .ok_or_else(|| invalid("a Sentinel URL ends with /<master name>"))?;
@@ -115,19 +123,7 @@ impl Target {
                 .parse()
                 .map_err(|_| invalid("the database after the master name is a number"))?,
         };
-        let sentinels: Vec<String> = hosts
-            .split(',')
-            .map(|h| {
-                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
-                let port: u16 = port
-                    .parse()
-                    .map_err(|_| invalid("each Sentinel is host:port"))?;
-                if host.is_empty() {
-                    return Err(invalid("each Sentinel is host:port"));
-                }
-                Ok(format!("{host}:{port}"))
-            })
-            .collect::<Result<_, _>>()?;
+        let sentinels = host_list(hosts, 26379, "each Sentinel is host:port")?;
         Ok(Target::Sentinel(SentinelTarget {
             sentinels,
             master: master.to_owned(),
@@ -136,6 +132,43 @@ impl Target {
             db,
         }))
     }
+}
+
+fn invalid(why: &str) -> StoreError {
+    StoreError::Unavailable(format!("redis.url is not valid: {why}"))
+}
+
+/// `[user:password@]rest` → the decoded credentials and the rest.
+#[allow(clippy::type_complexity)]
+fn credentials(url: &str) -> Result<(Option<String>, Option<String>, &str), StoreError> {
+    let Some((auth, rest)) = url.rsplit_once('@') else {
+        return Ok((None, None, url));
+    };
+    let (user, pass) = auth.split_once(':').unwrap_or(("", auth));
+    let decode =
+        |s: &str| percent_decode(s).ok_or_else(|| invalid("bad percent-encoding in credentials"));
+    Ok((
+        (!user.is_empty()).then(|| decode(user)).transpose()?,
+        (!pass.is_empty()).then(|| decode(pass)).transpose()?,
+        rest,
+    ))
+}
+
+/// `h1:p1,h2` → `["h1:p1", "h2:<default>"]`.
+fn host_list(hosts: &str, default_port: u16, why: &str) -> Result<Vec<String>, StoreError> {
+    hosts
+        .split(',')
+        .map(|h| {
+            let (host, port) = match h.rsplit_once(':') {
+                Some((host, port)) => (host, port.parse::<u16>().map_err(|_| invalid(why))?),
+                None => (h, default_port),
+            };
+            if host.is_empty() {
+                return Err(invalid(why));
+            }
+            Ok(format!("{host}:{port}"))
+        })
+        .collect()
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -221,6 +254,69 @@ impl SentinelTarget {
     }
 }
 
+impl ClusterTarget {
+    /// A client for one node at `host:port`, with the cluster's credentials.
+    pub fn node(&self, addr: &str) -> RedisResult<redis::Client> {
+        let (host, port) = addr
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
+            .ok_or_else(|| RedisError::from((ErrorKind::ClientError, "bad node address")))?;
+        redis::Client::open(redis::ConnectionInfo {
+            addr: redis::ConnectionAddr::Tcp(host, port),
+            redis: redis::RedisConnectionInfo {
+                username: self.username.clone(),
+                password: self.password.clone(),
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The first node given that answers, for connections of their own.
+    async fn answering(&self) -> RedisResult<(redis::Client, String)> {
+        let mut last = None;
+        for addr in &self.nodes {
+            let client = self.node(addr)?;
+            let probe = async {
+                let mut conn = client.get_multiplexed_async_connection().await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            };
+            match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
+                Ok(Ok(_)) => return Ok((client, addr.clone())),
+                Ok(Err(err)) => last = Some(err),
+                Err(_) => last = Some(timeout()),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            RedisError::from((ErrorKind::ClientError, "no cluster node is configured"))
+        }))
+    }
+
+    /// The cluster connection: routes by slot, follows redirections, and
+    /// retries a slot in migration quickly (10 ms, doubling up to 500 ms,
+    /// about 10 s in all) rather than redis-rs' default of seconds.
+    async fn connect(&self) -> RedisResult<ClusterConnection> {
+        let nodes: Vec<redis::ConnectionInfo> = self
+            .nodes
+            .iter()
+            .map(|addr| self.node(addr).map(|c| c.get_connection_info().clone()))
+            .collect::<RedisResult<_>>()?;
+        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes)
+            .retries(30)
+            .min_retry_wait(10)
+            .max_retry_wait(500)
+            .retry_wait_formula(10, 2)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(RESPONSE_TIMEOUT);
+        if let Some(user) = &self.username {
+            builder = builder.username(user.clone());
+        }
+        if let Some(password) = &self.password {
+            builder = builder.password(password.clone());
+        }
+        builder.build()?.get_async_connection().await
+    }
+}
+
 fn timeout() -> RedisError {
     RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
 }
@@ -269,6 +365,8 @@ impl Current {
 
 struct Shared {
     target: Target,
+    /// Every command, on a Redis Cluster.
+    cluster: Option<ClusterConnection>,
     current: RwLock<Current>,
     /// When the Sentinels were last asked, and serialises asking.
     resolving: tokio::sync::Mutex<Option<Instant>>,
@@ -296,17 +394,32 @@ impl RedisConn {
     /// connections carry the writes of [`RedisConn::durable`] handles (0 if
     /// none will wait).
     pub async fn connect(target: Target, writers: usize) -> RedisResult<Self> {
+        let mut cluster = None;
         let (client, addr) = match &target {
             Target::Direct(client) => (client.clone(), String::new()),
-            Target::Sentinel(sentinel) => sentinel.resolve().await?,
+            Target::Sentinel(sentinel) => {
+                let found = sentinel.resolve().await?;
+                info!(master = %found.1, "redis master found through sentinel");
+                found
+            }
+            Target::Cluster(nodes) => {
+                if writers > 0 {
+                    return Err(RedisError::from((
+                        ErrorKind::ClientError,
+                        "waiting for replicas (redis.wait_replicas) is not supported on a Redis Cluster",
+                    )));
+                }
+                cluster = Some(nodes.connect().await?);
+                let found = nodes.answering().await?;
+                info!(node = %found.1, "redis cluster connected");
+                found
+            }
         };
-        if !addr.is_empty() {
-            info!(master = %addr, "redis master found through sentinel");
-        }
         let current = Current::open(client, addr, writers).await?;
         Ok(Self {
             shared: Arc::new(Shared {
                 target,
+                cluster,
                 current: RwLock::new(current),
                 resolving: tokio::sync::Mutex::new(None),
                 next_writer: AtomicUsize::new(0),
@@ -354,11 +467,23 @@ impl RedisConn {
         current.writers[i % current.writers.len()].clone()
     }
 
+    /// The cluster's nodes and credentials, on a Redis Cluster.
+    pub fn cluster(&self) -> Option<&ClusterTarget> {
+        match &self.shared.target {
+            Target::Cluster(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// A client for the current master, for connections of their own (the
     /// pub/sub bridge opens one after every loss). Under Sentinel the
     /// Sentinels are asked first, so a reconnect goes to the new master; if
-    /// none answers, the master last known is tried.
+    /// none answers, the master last known is tried. On a Redis Cluster, the
+    /// first node given that answers.
     pub async fn client(&self) -> RedisResult<redis::Client> {
+        if let Target::Cluster(nodes) = &self.shared.target {
+            return Ok(nodes.answering().await?.0);
+        }
         if matches!(self.shared.target, Target::Sentinel(_)) {
             let generation = self.current().1;
             if let Err(cause) = self.follow(generation, true).await {
@@ -420,6 +545,13 @@ impl RedisConn {
     }
 
     async fn send(&self, cmd: &Cmd) -> RedisResult<Value> {
+        if let Some(cluster) = &self.shared.cluster {
+            return cluster
+                .clone()
+                .req_packed_command(cmd)
+                .await
+                .and_then(top_level_error);
+        }
         let wait = self.wait.filter(|_| is_write(cmd));
         let attempt = || async move {
             let (mut conn, generation) = self.current();
@@ -519,6 +651,13 @@ impl ConnectionLike for RedisConn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
+            if let Some(cluster) = &self.shared.cluster {
+                // Every pipeline of the hub stays in one slot.
+                return cluster
+                    .clone()
+                    .req_packed_commands(cmd, offset, count)
+                    .await;
+            }
             let (mut conn, generation) = self.current();
             match conn.req_packed_commands(cmd, offset, count).await {
                 Ok(values) => Ok(values),
@@ -577,7 +716,8 @@ mod tests {
             "redis+sentinel://:1/m",
             "redis+sentinel://h:1/m/notadb",
             "redis+sentinel://u:%zz@h:1/m",
-            "redis+cluster://h:1,h:2",
+            "redis+cluster://h:1,h:x",
+            "redis+cluster://h:1/0",
             "nonsense://secret@h",
         ] {
             let err = Target::parse(url).expect_err(url).to_string();
@@ -588,6 +728,17 @@ mod tests {
             Target::parse("redis://127.0.0.1:6379/0"),
             Ok(Target::Direct(_))
         ));
+    }
+
+    #[test]
+    fn cluster_urls_name_the_nodes_and_their_credentials() {
+        let Ok(Target::Cluster(c)) = Target::parse("redis+cluster://u:p%21@a:7000,b,c:7002/")
+        else {
+            panic!("not a cluster");
+        };
+        assert_eq!(c.nodes, ["a:7000", "b:6379", "c:7002"]);
+        assert_eq!(c.username.as_deref(), Some("u"));
+        assert_eq!(c.password.as_deref(), Some("p!"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use hub_core::Settings;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::servers::SentinelGroup;
+use crate::servers::{ClusterGroup, SentinelGroup};
 
 /// The signing key of test hubs, so tests can forge tokens with it.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -65,6 +65,8 @@ pub struct TestApp {
     pub redis_prefix: Option<String>,
     /// The Redis servers this app's test started for it (dropped after it).
     pub servers: Option<SentinelGroup>,
+    /// The Redis Cluster this app's test started for it (dropped after it).
+    pub cluster: Option<ClusterGroup>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Kept so the data dir lives as long as the app (unless a test took it).
@@ -91,6 +93,8 @@ pub enum Backend {
     /// Sentinels), found through the Sentinels, every store write confirmed
     /// by the replica.
     Sentinel,
+    /// A three-master Redis Cluster of the test's own.
+    Cluster,
 }
 
 impl Backend {
@@ -101,8 +105,8 @@ impl Backend {
 }
 
 /// Runs each named `async fn(Backend)` once per back-end: the same test body
-/// against the embedded store, against one Redis and against a Sentinel
-/// group.
+/// against the embedded store, against one Redis, against a Sentinel group
+/// and against a Redis Cluster.
 #[macro_export]
 macro_rules! both_modes {
     ($($name:ident),+ $(,)?) => {$(
@@ -118,6 +122,10 @@ macro_rules! both_modes {
             #[actix_web::test]
             async fn sentinel() {
                 super::$name($crate::helpers::Backend::Sentinel).await
+            }
+            #[actix_web::test]
+            async fn cluster() {
+                super::$name($crate::helpers::Backend::Cluster).await
             }
         }
     )+};
@@ -167,6 +175,20 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> 
             })
             .await;
             app.servers = Some(group);
+            app
+        }
+        Backend::Cluster => {
+            let group = tokio::task::spawn_blocking(ClusterGroup::start)
+                .await
+                .unwrap();
+            let url = group.url();
+            let mut app = spawn_app_with(|s| {
+                s.redis.url = Some(url);
+                s.redis.key_prefix = unique_prefix();
+                tweak(s);
+            })
+            .await;
+            app.cluster = Some(group);
             app
         }
     }
@@ -235,6 +257,7 @@ pub async fn start(settings: Settings, data_dir: Option<tempfile::TempDir>) -> T
         api: Api::new(port),
         redis_prefix: None,
         servers: None,
+        cluster: None,
         handle,
         thread: Some(thread),
         _data_dir: data_dir,
