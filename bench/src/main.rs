@@ -46,7 +46,7 @@ scenarios (defaults are the target loads):
   soak         fanout options (--duration 10m) + --sample-every 10s --rss-warmup 60s
   sigterm      --sessions 10000 --users N/19 --connect-concurrency 256
   cross-node   fanout options (--users 1000 --rate 1000) + --redis-url redis://127.0.0.1:6379/0
-               (or redis+sentinel://h:p,…/<master>) + --wait-replicas 0
+               (or redis+sentinel://h:p,…/<master>, or redis+cluster://h:p,…) + --wait-replicas 0
   webhooks     --users 20 --rate 2000 --duration 10s --publishers 32 --drain 30s
   analytics    --activities 1000000 --requests 50 --connections 64
   floor        --port P --jwt-secret S --api-key K   (runs the bench's own bare router)

@@ -20,6 +20,7 @@ mod ops;
 mod portal;
 mod presence;
 mod ratelimit;
+mod redis_cluster;
 mod sentinel;
 mod tasks;
 mod tokens;

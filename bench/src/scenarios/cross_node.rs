@@ -1,6 +1,7 @@
-//! `cross-node`: two hubs on one Redis (`HUB__REDIS__URL`), or on a Sentinel
+//! `cross-node`: two hubs on one Redis (`HUB__REDIS__URL`), on a Sentinel
 //! group (`--redis-url redis+sentinel://…/<master>`, with `--wait-replicas
-//! N` for writes confirmed by N replicas); sessions on node B, events
+//! N` for writes confirmed by N replicas), or on a Redis Cluster
+//! (`--redis-url redis+cluster://h1:p1,…`); sessions on node B, events
 //! published through node A; p99 and nothing lost.
 //!
 //! A build without cluster mode refuses to start with `redis.url` set: that
@@ -18,13 +19,15 @@ use crate::hub::{Hub, StartError};
 use crate::load;
 use crate::report::{targets as t, Check, NotAvailable, Report};
 
-/// Is a Redis answering PING at `url` (`redis://host:port[/db]`, or the
-/// first Sentinel of `redis+sentinel://host:port,…/<master>`)?
+/// Is a Redis answering PING at `url` (`redis://host:port[/db]`, the first
+/// Sentinel of `redis+sentinel://host:port,…/<master>`, or the first node of
+/// `redis+cluster://host:port,…`)?
 async fn redis_answers(url: &str) -> anyhow::Result<()> {
     let host = url
         .strip_prefix("redis://")
         .or_else(|| url.strip_prefix("redis+sentinel://"))
-        .context("--redis-url must start with redis:// or redis+sentinel://")?;
+        .or_else(|| url.strip_prefix("redis+cluster://"))
+        .context("--redis-url must start with redis://, redis+sentinel:// or redis+cluster://")?;
     // Credentials first: a password may hold `/` or `,`.
     let host = host.rsplit_once('@').map_or(host, |(_, rest)| rest);
     let host = host.split('/').next().unwrap_or(host);
