@@ -7,10 +7,17 @@
 --   15 channel, 16 publish command, 17 webhook channel, 18 delivery count,
 --   19.. webhook, delivery id, ...
 -- Returns {'created', json, delivery, webhook, ...} | {'replayed', json} |
---   {'reused'} | {'stale'} | {'again'}
+--   {'reused'} | {'stale', highest id} | {'again'} | {'done', json} (ran before)
+local stored = redis.call('GET', KEYS[7])
+if stored then
+  return {'done', stored}
+end
 local idem = ARGV[6] == '1'
 if idem then
   local seen = redis.call('GET', KEYS[8])
+  if seen and not string.find(seen, '|', 1, true) then
+    return redis.error_reply('idempotency record of an unknown shape')
+  end
   if seen then
     local sep = string.find(seen, '|', 1, true)
     if string.sub(seen, 1, sep - 1) ~= ARGV[7] then
@@ -23,9 +30,9 @@ local a = {seq = ARGV[1], user = ARGV[2], kind = ARGV[3], tail = ARGV[4], histor
   ts = ARGV[9], created = ARGV[10], origin = ARGV[11], hour = ARGV[12], metrics = ARGV[13],
   nmetrics = ARGV[14], channel = ARGV[15], publish = ARGV[16], wh_channel = ARGV[17],
   hooks = hooks_from(ARGV, 19, tonumber(ARGV[18]))}
-local refused = append_check(KEYS, a)
+local refused, top = append_check(KEYS, a)
 if refused then
-  return {refused}
+  return {refused, top}
 end
 local json, deliveries = append_write(KEYS, 9, a)
 if idem then

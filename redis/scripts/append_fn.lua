@@ -15,16 +15,22 @@
 --
 -- k: acts, acts_type, hist, an, whactive, dseq, act, then per delivery
 --    (in a.hooks order) dl, dlw, dlp, starting at index `from`
+-- A call sent twice (a cluster client resends a command whose answer it
+-- did not get) finds its activity stored under its own id: `act:<seq>` is
+-- new to each call, so it exists only if this very call ran. The scripts
+-- answer 'done' with what was stored instead of appending again.
+--
 -- a: seq, kind, tail (activity JSON after its id value), history (stream
 --    length), ts (RFC 3339), created (µs), origin (node id), hour, metrics,
 --    nmetrics, channel (the user's shard channel), publish (SPUBLISH or
 --    PUBLISH), wh_channel, hooks = {webhook, delivery id, ...}
 
--- nil if the append may go ahead, else 'stale' or 'again'.
+-- nil if the append may go ahead, else 'stale' (and the user's highest id)
+-- or 'again'.
 local function append_check(k, a)
   local top = redis.call('ZREVRANGE', k[1], 0, 0, 'WITHSCORES')
   if top[2] and tonumber(top[2]) >= tonumber(a.seq) then
-    return 'stale'
+    return 'stale', top[2]
   end
   local wanted = {}
   local nwanted = 0

@@ -6,7 +6,8 @@
 --   6 publish command, 7 webhook channel, then per activity: seq, kind, json
 --   tail, RFC 3339 time, created (µs), hour, metrics, delivery count, and
 --   webhook, delivery id per delivery.
--- Returns {'stale'} | {'again'} | {'created', json, 'delivery,webhook,...', ...}.
+-- Returns {'stale', highest id} | {'again'} | {'done', json, ...} (ran before) |
+--   {'created', json, 'delivery,webhook,...', ...}.
 local user, history, origin, nmetrics = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local items = {}
 local i, key = 8, 1
@@ -20,12 +21,20 @@ while i <= #ARGV do
   i = i + 8 + 2 * n
   key = key + 7 + 3 * n
 end
+-- Sent twice: the first activity is stored under its own id already.
+if items[1] and redis.call('EXISTS', items[1].k[7]) == 1 then
+  local out = {'done'}
+  for _, item in ipairs(items) do
+    table.insert(out, redis.call('GET', item.k[7]))
+  end
+  return out
+end
 -- Every check first: either all of them go in or none. The ids ascend, so
 -- the later ones pass the order check whenever the first does.
 for _, item in ipairs(items) do
-  local refused = append_check(item.k, item.a)
+  local refused, top = append_check(item.k, item.a)
   if refused then
-    return {refused}
+    return {refused, top}
   end
 end
 local out = {'created'}

@@ -7,6 +7,10 @@
 --   touch   at: only a token that still exists
 local op = ARGV[1]
 if op == 'create' then
+  -- Sent twice: the token is there already.
+  if redis.call('HGET', KEYS[1], 'hash') == ARGV[4] then
+    return 1
+  end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
     return 0
   end

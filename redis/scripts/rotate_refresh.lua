@@ -13,6 +13,11 @@ if redis.call('EXISTS', KEYS[3]) == 1
   return 'invalid'
 end
 if old[4] == '1' then
+  -- Sent twice (a cluster client resends a command whose answer it did not
+  -- get): the successor this very call names is there already.
+  if redis.call('HGET', KEYS[2], 'family') == family then
+    return 'rotated'
+  end
   redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
   return 'reused'
 end

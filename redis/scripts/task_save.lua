@@ -9,10 +9,23 @@
 --   14 created (µs), 15 node id, 16 hour, 17 metrics, 18 metric count,
 --   19 webhook channel, 20 delivery count, 21.. webhook, delivery id, ...
 -- Returns {'saved'} | {'saved', json, delivery, webhook, ...} | {'conflict'} |
---   {'stale'} | {'again'}
+--   {'stale', highest id} | {'again'} | {'done', json} (ran before)
 local key = KEYS[1]
 local id, user = ARGV[1], ARGV[2]
 local expected = tonumber(ARGV[3])
+-- Sent twice (a cluster client resends a command whose answer it did not
+-- get): the task already holds exactly this version and JSON.
+local now = redis.call('HMGET', key, 'version', 'json')
+if now[1] == ARGV[4] and now[2] == ARGV[5] then
+  if ARGV[9] ~= '' then
+    local json = redis.call('GET', KEYS[10])
+    if json then
+      return {'done', json}
+    end
+  else
+    return {'saved'}
+  end
+end
 if expected < 0 then
   if redis.call('EXISTS', key) == 1 then
     return {'conflict'}
@@ -31,9 +44,9 @@ if ARGV[9] ~= '' then
     nmetrics = ARGV[18], channel = ARGV[7], publish = ARGV[8], wh_channel = ARGV[19],
     hooks = hooks_from(ARGV, 21, n)}
   k = slice(KEYS, 4, 7 + 3 * n)
-  local refused = append_check(k, a)
+  local refused, top = append_check(k, a)
   if refused then
-    return {refused}
+    return {refused, top}
   end
 end
 if expected < 0 then

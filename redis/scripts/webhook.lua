@@ -114,6 +114,10 @@ if op == 'test' then
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return 0
   end
+  -- Sent twice: stored already.
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    return 1
+  end
   local dseq = redis.call('INCR', KEYS[2])
   local fields = {'seq', dseq}
   for i = 9, #ARGV do

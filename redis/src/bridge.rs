@@ -139,7 +139,10 @@ async fn resp3(
 ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
     let mut info = client.get_connection_info().clone();
     info.redis.protocol = redis::ProtocolVersion::RESP3;
-    let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+    let config = redis::AsyncConnectionConfig::new()
+        .set_push_sender(tx)
+        .set_connection_timeout(crate::conn::CONNECT_TIMEOUT)
+        .set_response_timeout(crate::conn::RESPONSE_TIMEOUT);
     redis::Client::open(info)?
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -180,9 +183,53 @@ impl Shards {
 
     async fn run(&mut self, command: &str, channel: &str) -> redis::RedisResult<()> {
         match self {
-            Shards::One(conn) => redis::cmd(command).arg(channel).exec_async(conn).await,
+            Shards::One(conn) => confirm(command, channel, conn).await,
             Shards::Cluster(cluster) => cluster.lock().await.run(command, channel).await,
         }
+    }
+
+    /// Before following a channel whose slot moved: the slot map is stale.
+    async fn refresh(&mut self) -> redis::RedisResult<()> {
+        match self {
+            Shards::One(_) => Ok(()),
+            Shards::Cluster(cluster) => cluster.lock().await.refresh().await,
+        }
+    }
+}
+
+/// Sends `command channel` and checks that the answer is its own
+/// confirmation. A connection pairs each confirmation push with the oldest
+/// command in flight, so a push the server sent on its own (a `sunsubscribe`
+/// when a slot leaves the shard) can stand in for another command's answer;
+/// such a mismatch is an error, and the caller starts over on fresh
+/// connections.
+async fn confirm(
+    command: &str,
+    channel: &str,
+    conn: &mut redis::aio::MultiplexedConnection,
+) -> redis::RedisResult<()> {
+    let answer: redis::Value = redis::cmd(command).arg(channel).query_async(conn).await?;
+    let expected = if command == "SSUBSCRIBE" {
+        redis::PushKind::SSubscribe
+    } else {
+        redis::PushKind::SUnsubscribe
+    };
+    match answer {
+        redis::Value::Push { kind, data }
+            if kind == expected
+                && data
+                    .first()
+                    .and_then(|c| redis::from_redis_value::<String>(c).ok())
+                    .as_deref()
+                    == Some(channel) =>
+        {
+            Ok(())
+        }
+        other => Err(redis::RedisError::from((
+            redis::ErrorKind::ResponseError,
+            "a shard channel command got another command's answer",
+            format!("{other:?}"),
+        ))),
     }
 }
 
@@ -268,7 +315,7 @@ impl ClusterShards {
                 continue;
             };
             let mut conn = self.conn_for(&addr).await?;
-            match redis::cmd(command).arg(channel).exec_async(&mut conn).await {
+            match confirm(command, channel, &mut conn).await {
                 Ok(()) => return Ok(()),
                 Err(err)
                     if matches!(
@@ -641,7 +688,8 @@ impl Handler<Disconnected> for RedisBridge {
 impl Handler<Presence> for RedisBridge {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: Presence, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Presence, ctx: &mut Context<Self>) -> Self::Result {
+        let (me, generation) = (ctx.address(), self.generation);
         let channel = self.keys.user_channel(&msg.user);
         let set = self.keys.node_users(&self.node_id);
         let mut conn = self.conn.clone();
@@ -663,9 +711,17 @@ impl Handler<Presence> for RedisBridge {
                     } else {
                         shards.unsubscribe(&channel).await
                     };
-                    if let Err(err) = result {
-                        // The reconnect path subscribes to every user again.
-                        warn!(cause = %err, "redis (un)subscribe failed");
+                    match result {
+                        Ok(()) => {}
+                        Err(err) if online => {
+                            // Start over: fresh connections subscribe to
+                            // every user again, and sessions replay.
+                            warn!(cause = %err, "redis subscribe failed; reconnecting");
+                            me.do_send(Disconnected(generation));
+                        }
+                        // A channel left subscribed only carries messages
+                        // this node drops.
+                        Err(err) => warn!(cause = %err, "redis unsubscribe failed"),
                     }
                 }
                 let _: Result<(), _> = if online {
@@ -682,7 +738,8 @@ impl Handler<Presence> for RedisBridge {
 impl Handler<ShardLost> for RedisBridge {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, lost: ShardLost, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, lost: ShardLost, ctx: &mut Context<Self>) -> Self::Result {
+        let (me, generation) = (ctx.address(), self.generation);
         let wanted = matches!(self.shards, Some(Shards::Cluster(_)))
             && self
                 .keys
@@ -693,13 +750,23 @@ impl Handler<ShardLost> for RedisBridge {
         AtomicResponse::new(Box::pin(
             async move {
                 let Some(mut shards) = shards else { return };
-                match shards.subscribe(&lost.0).await {
-                    Ok(()) => info!("a user channel moved to another shard; subscribed there"),
-                    // The reconnect after a lost connection subscribes again.
-                    Err(err) => warn!(cause = %err, "could not follow a user channel to its shard"),
+                let followed = match shards.refresh().await {
+                    Ok(()) => shards.subscribe(&lost.0).await,
+                    Err(err) => Err(err),
+                };
+                match followed {
+                    Ok(()) => {
+                        info!("a user channel moved to another shard; subscribed there");
+                        // What was published on the new shard before this.
+                        registry.do_send(ResyncAll);
+                    }
+                    Err(err) => {
+                        // Start over: fresh connections, every channel, and
+                        // a replay for every session.
+                        warn!(cause = %err, "could not follow a user channel to its shard; reconnecting");
+                        me.do_send(Disconnected(generation));
+                    }
                 }
-                // What was published on the new shard before this.
-                registry.do_send(ResyncAll);
             }
             .into_actor(self),
         ))

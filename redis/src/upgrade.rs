@@ -163,9 +163,9 @@ impl Upgrade {
                     continue;
                 };
                 // Layout 2 names start with a hash tag, or are kept as they
-                // were (`email:`, `portal:`, `rl:`); a token hash's pointer
-                // keeps its name but may still hold the old value.
-                let kept = ["email:", "portal:", "rl:"]
+                // were (`email:`, `portal:`, `rl:`, and `pat_hash:`, whose
+                // value `pointers_with` converts).
+                let kept = ["email:", "portal:", "rl:", "pat_hash:"]
                     .iter()
                     .any(|p| rest.starts_with(p));
                 if !rest.starts_with('{') && !kept {

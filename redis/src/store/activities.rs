@@ -136,6 +136,14 @@ impl RedisStore {
         Ok(first)
     }
 
+    /// A user already holds id `top`: the next ids taken start above it
+    /// (a counter that lost writes jumps past it in one step).
+    pub(crate) fn raise_seen(&self, top: Option<&String>) {
+        if let Some(top) = top.and_then(|t| t.parse::<i64>().ok()) {
+            self.ids_seen.fetch_max(top, Ordering::Relaxed);
+        }
+    }
+
     /// The user's active endpoints that want events of `kind`, each with a
     /// fresh delivery id. `activity`: an activity (an endpoint with no list
     /// takes every activity) or another event (only endpoints naming it).
@@ -240,6 +248,7 @@ impl RedisStore {
                 .arg(self.keys.webhook_channel());
             let mut hooks_by_kind: std::collections::HashMap<&str, Vec<String>> =
                 Default::default();
+            let mut requested = Vec::with_capacity(batch.len());
             for (i, a) in batch.iter().enumerate() {
                 let kind = a.kind.as_str();
                 if !hooks_by_kind.contains_key(kind) {
@@ -251,6 +260,7 @@ impl RedisStore {
                     .map(|w| (w.clone(), Self::delivery_id()))
                     .collect();
                 let p = self.prepare(a, first + i as i64, hooks)?;
+                requested.push(p.hooks.clone());
                 for key in &p.keys {
                     inv.key(key);
                 }
@@ -269,7 +279,23 @@ impl RedisStore {
                 .map_err(unavailable)?;
             match reply.first().map(String::as_str) {
                 Some("created") => {}
-                Some("stale" | "again") => continue,
+                Some("done") => {
+                    // Sent twice; the first run stored them all with the
+                    // deliveries asked for.
+                    let mut stored = Vec::with_capacity(batch.len());
+                    for (json, hooks) in reply[1..].iter().zip(&requested) {
+                        let activity = parse_activity(json)?;
+                        self.sink.activity_committed(&activity);
+                        self.announce(&activity, json, &flat_hooks(hooks));
+                        stored.push(activity);
+                    }
+                    return Ok(stored);
+                }
+                Some("stale") => {
+                    self.raise_seen(reply.get(1));
+                    continue;
+                }
+                Some("again") => continue,
                 other => {
                     return Err(StoreError::Internal(format!(
                         "bulk append script answered {other:?}"
@@ -292,6 +318,14 @@ impl RedisStore {
         }
         Err(busy())
     }
+}
+
+/// `(webhook, delivery)` pairs as the scripts answer them: delivery, webhook.
+pub(crate) fn flat_hooks(hooks: &[(String, String)]) -> Vec<String> {
+    hooks
+        .iter()
+        .flat_map(|(webhook, did)| [did.clone(), webhook.clone()])
+        .collect()
 }
 
 /// Too many nodes appended for the same user at once: 503, nothing stored.
@@ -358,8 +392,20 @@ impl ActivityStore for RedisStore {
                 (Some("replayed"), Some(json)) => {
                     Ok(AppendOutcome::Replayed(parse_activity(json)?))
                 }
+                (Some("done"), Some(json)) => {
+                    // Sent twice; the first run stored it with the
+                    // deliveries asked for.
+                    let stored = parse_activity(json)?;
+                    self.sink.activity_committed(&stored);
+                    self.announce(&stored, json, &flat_hooks(&p.hooks));
+                    Ok(AppendOutcome::Created(stored))
+                }
                 (Some("reused"), _) => Ok(AppendOutcome::KeyReused),
-                (Some("stale" | "again"), _) => continue,
+                (Some("stale"), top) => {
+                    self.raise_seen(top);
+                    continue;
+                }
+                (Some("again"), _) => continue,
                 other => Err(StoreError::Internal(format!(
                     "append script answered {other:?}"
                 ))),

@@ -164,6 +164,7 @@ pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
+        || err.is_cluster_error()
         || matches!(
             err.kind(),
             ErrorKind::ReadOnly
@@ -171,6 +172,7 @@ pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
                 | ErrorKind::BusyLoadingError
                 | ErrorKind::MasterDown
                 | ErrorKind::ClusterDown
+                | ErrorKind::ClusterConnectionNotFound
         )
         || matches!(err.code(), Some("NOREPLICAS" | "MASTERDOWN" | "LOADING"))
     {

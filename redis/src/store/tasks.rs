@@ -12,7 +12,7 @@ use redis::AsyncCommands;
 
 use hub_core::store::TaskStore;
 
-use super::activities::{busy, parse_activity, APPEND_ATTEMPTS};
+use super::activities::{busy, flat_hooks, parse_activity, APPEND_ATTEMPTS};
 use super::{unavailable, RedisStore, SCAN_CHUNK, USER_PUBLISH};
 
 impl RedisStore {
@@ -48,6 +48,7 @@ impl RedisStore {
                 .arg(&frame)
                 .arg(self.keys.user_channel(user))
                 .arg(USER_PUBLISH);
+            let mut requested = Vec::new();
             match activity {
                 Some(a) => {
                     let (seq, hooks) = futures_util::try_join!(
@@ -70,6 +71,7 @@ impl RedisStore {
                         .arg(CountedMetric::COUNT)
                         .arg(self.keys.webhook_channel());
                     Self::hook_args(&mut inv, &p.hooks);
+                    requested = p.hooks;
                 }
                 None => {
                     inv.arg("");
@@ -92,8 +94,21 @@ impl RedisStore {
                         None => Ok(None),
                     }
                 }
+                Some("done") => {
+                    // Sent twice; the first run saved it all.
+                    self.sink.task_committed(task);
+                    let json = reply.get(1).cloned().unwrap_or_default();
+                    let stored = parse_activity(&json)?;
+                    self.sink.activity_committed(&stored);
+                    self.announce(&stored, &json, &flat_hooks(&requested));
+                    Ok(Some(stored))
+                }
                 Some("conflict") => Err(StoreError::Conflict(Conflict::TaskChanged)),
-                Some("stale" | "again") => continue,
+                Some("stale") => {
+                    self.raise_seen(reply.get(1));
+                    continue;
+                }
+                Some("again") => continue,
                 other => Err(StoreError::Internal(format!(
                     "task script answered {other:?}"
                 ))),
