@@ -5,7 +5,9 @@
 --   given (1 | 0), 7 fingerprint, 8 key TTL (s), 9 RFC 3339 time,
 --   10 created (µs), 11 node id, 12 hour, 13 metrics, 14 metric count,
 --   15 channel, 16 publish command, 17 webhook channel, 18 delivery count,
---   19.. webhook, delivery id, ...
+--   19.. webhook, delivery id, ...; or, off a cluster, 18 '-1' and 19 prefix,
+--   20 the user's key base, 21 delivery id part, 22 highest id seen: the
+--   script takes the id and finds the endpoints itself (KEYS 7 unused)
 -- Returns {'created', json, delivery, webhook, ...} | {'replayed', json} |
 --   {'reused'} | {'stale', highest id} | {'again'} | {'done', json} (ran before)
 local stored = redis.call('GET', KEYS[7])
@@ -26,15 +28,22 @@ if idem then
     return {'replayed', string.sub(seen, sep + 1)}
   end
 end
+local inline = ARGV[18] == '-1'
 local a = {seq = ARGV[1], user = ARGV[2], kind = ARGV[3], tail = ARGV[4], history = ARGV[5],
   ts = ARGV[9], created = ARGV[10], origin = ARGV[11], hour = ARGV[12], metrics = ARGV[13],
   nmetrics = ARGV[14], channel = ARGV[15], publish = ARGV[16], wh_channel = ARGV[17],
-  hooks = hooks_from(ARGV, 19, tonumber(ARGV[18]))}
-local refused, top = append_check(KEYS, a)
-if refused then
-  return {refused, top}
+  hooks = inline and {} or hooks_from(ARGV, 19, tonumber(ARGV[18]))}
+local k = KEYS
+if inline then
+  k = slice(KEYS, 1, 8)
+  inline_prepare(k, 9, a, {p = ARGV[19], b = ARGV[20], dbase = ARGV[21], floor = ARGV[22]})
+else
+  local refused, top = append_check(KEYS, a)
+  if refused then
+    return {refused, top}
+  end
 end
-local json, deliveries = append_write(KEYS, 9, a)
+local json, deliveries = append_write(k, 9, a)
 if idem then
   redis.call('SET', KEYS[8], ARGV[7] .. '|' .. json, 'EX', ARGV[8])
 end

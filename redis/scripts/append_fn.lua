@@ -118,6 +118,41 @@ local function slice(list, at, n)
   return out
 end
 
+-- On one server or under Sentinel no slot rule applies, and a call takes
+-- its id and finds the user's endpoints itself, in the same step (one round
+-- trip instead of two). `k` is the caller's own copy of its keys, to which
+-- the activity's key and the deliveries' keys are added (from `from`); `i`:
+-- p (the prefix), b (the user's key base `p{user}:`), dbase (the random part
+-- of the delivery ids), floor (the highest id the calling node has seen).
+local function inline_prepare(k, from, a, i)
+  local counter = i.p .. '{ids}:seq'
+  local seq = redis.call('INCR', counter)
+  local floor = tonumber(i.floor) or 0
+  if seq <= floor then
+    seq = floor + 1
+    redis.call('SET', counter, seq)
+  end
+  redis.call('HSET', i.p .. '{ids}:aown:' .. math.floor(seq / 1024), seq, a.user)
+  a.seq = seq
+  k[7] = i.b .. 'act:' .. seq
+  a.hooks = {}
+  local hooks = redis.call('HGETALL', k[5])
+  local j, n = from, 0
+  for h = 1, #hooks, 2 do
+    local webhook, events = hooks[h], hooks[h + 1]
+    if events == '' or string.find(',' .. events .. ',', ',' .. a.kind .. ',', 1, true) then
+      n = n + 1
+      local did = 'msg_' .. string.format('%016x', tonumber(a.created)) .. i.dbase .. string.format('%02x', n)
+      table.insert(a.hooks, webhook)
+      table.insert(a.hooks, did)
+      k[j] = i.b .. 'dl:' .. did
+      k[j + 1] = i.b .. 'dlw:' .. webhook
+      k[j + 2] = i.b .. 'dlp:' .. webhook
+      j = j + 3
+    end
+  end
+end
+
 -- The ARGV pairs {webhook, delivery id, ...} starting at `at`, `n` of them.
 local function hooks_from(argv, at, n)
   local hooks = {}

@@ -7,7 +7,10 @@
 --   6 task_update frame, 7 channel, 8 publish command, 9 activity kind ('' for
 --   none), 10 seq, 11 activity JSON tail, 12 history size, 13 RFC 3339 time,
 --   14 created (µs), 15 node id, 16 hour, 17 metrics, 18 metric count,
---   19 webhook channel, 20 delivery count, 21.. webhook, delivery id, ...
+--   19 webhook channel, 20 delivery count, 21.. webhook, delivery id, ...;
+--   or, off a cluster, 20 '-1' and 21 prefix, 22 the user's key base,
+--   23 delivery id part, 24 highest id seen (the script takes the id and
+--   finds the endpoints itself; KEYS 10 unused)
 -- Returns {'saved'} | {'saved', json, delivery, webhook, ...} | {'conflict'} |
 --   {'stale', highest id} | {'again'} | {'done', json} (ran before)
 local key = KEYS[1]
@@ -38,15 +41,18 @@ else
 end
 local a, k
 if ARGV[9] ~= '' then
-  local n = tonumber(ARGV[20])
+  local inline = ARGV[20] == '-1'
+  local n = inline and 0 or tonumber(ARGV[20])
   a = {seq = ARGV[10], user = user, kind = ARGV[9], tail = ARGV[11], history = ARGV[12],
     ts = ARGV[13], created = ARGV[14], origin = ARGV[15], hour = ARGV[16], metrics = ARGV[17],
     nmetrics = ARGV[18], channel = ARGV[7], publish = ARGV[8], wh_channel = ARGV[19],
     hooks = hooks_from(ARGV, 21, n)}
   k = slice(KEYS, 4, 7 + 3 * n)
-  local refused, top = append_check(k, a)
-  if refused then
-    return {refused, top}
+  if not inline then
+    local refused, top = append_check(k, a)
+    if refused then
+      return {refused, top}
+    end
   end
 end
 if expected < 0 then
@@ -55,6 +61,9 @@ if expected < 0 then
   redis.call('ZADD', KEYS[2], tseq, id)
 else
   redis.call('HSET', key, 'json', ARGV[5], 'version', ARGV[4])
+end
+if a and ARGV[20] == '-1' then
+  inline_prepare(k, 8, a, {p = ARGV[21], b = ARGV[22], dbase = ARGV[23], floor = ARGV[24]})
 end
 redis.call(ARGV[8], ARGV[7], 't|' .. ARGV[6])
 if a then

@@ -207,6 +207,12 @@ impl Keys {
         format!("{}{{{user}}}:{rest}", self.prefix)
     }
 
+    /// What every key of `user` starts with (the scripts that build names
+    /// of their own start from it).
+    pub fn user_base(&self, user: &UserId) -> String {
+        format!("{}{{{user}}}:", self.prefix)
+    }
+
     // ----- users and what they sign in with -----
 
     pub fn user(&self, id: &UserId) -> String {

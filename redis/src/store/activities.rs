@@ -204,6 +204,26 @@ impl RedisStore {
         })
     }
 
+    /// The end of an append's arguments: off a cluster, what the script
+    /// needs to take the id and find the endpoints itself; else the
+    /// endpoints found.
+    pub(crate) fn id_and_hook_args(
+        &self,
+        inv: &mut redis::ScriptInvocation<'_>,
+        user: &UserId,
+        hooks: &[(String, String)],
+    ) {
+        if self.inline {
+            inv.arg(-1)
+                .arg(self.keys.prefix())
+                .arg(self.keys.user_base(user))
+                .arg(&uuid::Uuid::new_v4().simple().to_string()[..14])
+                .arg(self.highest_seen());
+        } else {
+            Self::hook_args(inv, hooks);
+        }
+    }
+
     /// The hooks as the scripts take them: count, then webhook, id pairs.
     pub(crate) fn hook_args(inv: &mut redis::ScriptInvocation<'_>, hooks: &[(String, String)]) {
         inv.arg(hooks.len());
@@ -347,10 +367,14 @@ impl ActivityStore for RedisStore {
         };
         let idem_key = self.keys.idempotency(user, &key);
         for _ in 0..APPEND_ATTEMPTS {
-            let (seq, hooks) = futures_util::try_join!(
-                self.take_ids(std::slice::from_ref(&user)),
-                self.hooks_for(user, activity.kind.as_str(), true)
-            )?;
+            let (seq, hooks) = if self.inline {
+                (0, Vec::new())
+            } else {
+                futures_util::try_join!(
+                    self.take_ids(std::slice::from_ref(&user)),
+                    self.hooks_for(user, activity.kind.as_str(), true)
+                )?
+            };
             let p = self.prepare(&activity, seq, hooks)?;
             let mut inv = self.scripts.append.prepare_invoke();
             for key in &p.keys[..7] {
@@ -377,7 +401,7 @@ impl ActivityStore for RedisStore {
                 .arg(self.keys.user_channel(user))
                 .arg(USER_PUBLISH)
                 .arg(self.keys.webhook_channel());
-            Self::hook_args(&mut inv, &p.hooks);
+            self.id_and_hook_args(&mut inv, user, &p.hooks);
             let reply: Vec<String> = inv
                 .invoke_async(&mut self.conn())
                 .await

@@ -141,6 +141,9 @@ pub struct RedisStore {
     task_owners: Owners,
     /// Endpoint owners, as looked up in `{ids}:wh`.
     webhook_owners: Owners,
+    /// Not on a Redis Cluster: an append takes its id and finds the user's
+    /// endpoints inside its script, in one round trip.
+    inline: bool,
 }
 
 /// Connects to `url` (one Redis or a Sentinel group), failing if Redis does
@@ -190,6 +193,7 @@ impl RedisStore {
         history_size: usize,
         sink: Arc<dyn EventSink>,
     ) -> Self {
+        let inline = conn.cluster().is_none();
         Self {
             conn,
             keys: Keys::new(prefix),
@@ -200,6 +204,7 @@ impl RedisStore {
             ids_seen: Arc::default(),
             task_owners: Owners::default(),
             webhook_owners: Owners::default(),
+            inline,
         }
     }
 

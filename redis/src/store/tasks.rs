@@ -51,10 +51,14 @@ impl RedisStore {
             let mut requested = Vec::new();
             match activity {
                 Some(a) => {
-                    let (seq, hooks) = futures_util::try_join!(
-                        self.take_ids(std::slice::from_ref(&user)),
-                        self.hooks_for(user, a.kind.as_str(), true)
-                    )?;
+                    let (seq, hooks) = if self.inline {
+                        (0, Vec::new())
+                    } else {
+                        futures_util::try_join!(
+                            self.take_ids(std::slice::from_ref(&user)),
+                            self.hooks_for(user, a.kind.as_str(), true)
+                        )?
+                    };
                     let p = self.prepare(a, seq, hooks)?;
                     for key in &p.keys {
                         inv.key(key);
@@ -70,7 +74,7 @@ impl RedisStore {
                         .arg(&p.metrics)
                         .arg(CountedMetric::COUNT)
                         .arg(self.keys.webhook_channel());
-                    Self::hook_args(&mut inv, &p.hooks);
+                    self.id_and_hook_args(&mut inv, user, &p.hooks);
                     requested = p.hooks;
                 }
                 None => {
