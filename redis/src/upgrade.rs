@@ -180,11 +180,24 @@ impl Upgrade {
         Ok(out)
     }
 
-    async fn field(&mut self, name: &str, field: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .hget(self.full(name), field)
-            .await
-            .map_err(unavailable)
+    /// The `user` field of each `<kind><id>` hash, by id.
+    async fn owners(
+        &mut self,
+        ids: &[String],
+        kind: &str,
+    ) -> Result<HashMap<String, UserId>, StoreError> {
+        let mut out = HashMap::new();
+        for id in ids {
+            let user: Option<String> = self
+                .conn
+                .hget(self.full(&format!("{kind}{id}")), "user")
+                .await
+                .map_err(unavailable)?;
+            if let Some(user) = user {
+                out.insert(id.clone(), UserId(user));
+            }
+        }
+        Ok(out)
     }
 
     async fn rename(&mut self, from: &str, to: String) -> Result<(), StoreError> {
@@ -226,18 +239,8 @@ impl Upgrade {
             |kind: &str| -> Vec<String> { names.iter().filter_map(|n| rest_of(n, kind)).collect() };
 
         // ----- who owns each id, from the keys read last -----
-        let mut webhook_owner: HashMap<String, UserId> = HashMap::new();
-        for id in by_kind("wh:") {
-            if let Some(user) = self.field(&format!("wh:{id}"), "user").await? {
-                webhook_owner.insert(id, UserId(user));
-            }
-        }
-        let mut delivery_owner: HashMap<String, UserId> = HashMap::new();
-        for id in by_kind("dl:") {
-            if let Some(user) = self.field(&format!("dl:{id}"), "user").await? {
-                delivery_owner.insert(id, UserId(user));
-            }
-        }
+        let webhook_owner = self.owners(&by_kind("wh:"), "wh:").await?;
+        let delivery_owner = self.owners(&by_kind("dl:"), "dl:").await?;
         let mut family_owner: HashMap<String, UserId> = HashMap::new();
         let mut token_owner: HashMap<String, UserId> = HashMap::new();
         for jti in by_kind("rt:") {
@@ -251,18 +254,8 @@ impl Upgrade {
                 token_owner.insert(jti, UserId(user));
             }
         }
-        let mut pat_owner: HashMap<String, UserId> = HashMap::new();
-        for id in by_kind("pat:") {
-            if let Some(user) = self.field(&format!("pat:{id}"), "user").await? {
-                pat_owner.insert(id, UserId(user));
-            }
-        }
-        let mut task_owner: HashMap<String, UserId> = HashMap::new();
-        for id in by_kind("task:") {
-            if let Some(user) = self.field(&format!("task:{id}"), "user").await? {
-                task_owner.insert(id, UserId(user));
-            }
-        }
+        let pat_owner = self.owners(&by_kind("pat:"), "pat:").await?;
+        let task_owner = self.owners(&by_kind("task:"), "task:").await?;
         let mut activity: HashMap<i64, (UserId, String)> = HashMap::new();
         for seq in by_kind("act:") {
             let Ok(n) = seq.parse::<i64>() else { continue };
@@ -437,35 +430,31 @@ impl Upgrade {
         }
 
         // ----- the anchors, last -----
+        let mut anchors: Vec<(String, String)> = Vec::new();
         for (seq, (user, _)) in &activity {
-            self.rename(&format!("act:{seq}"), self.keys.activity(user, *seq))
-                .await?;
+            anchors.push((format!("act:{seq}"), self.keys.activity(user, *seq)));
         }
         for (id, user) in &delivery_owner {
-            self.rename(&format!("dl:{id}"), self.keys.delivery(user, id))
-                .await?;
+            anchors.push((format!("dl:{id}"), self.keys.delivery(user, id)));
         }
         for (id, user) in &webhook_owner {
-            self.rename(
-                &format!("wh:{id}"),
-                self.keys.webhook(user, &WebhookId(id.clone())),
-            )
-            .await?;
+            let to = self.keys.webhook(user, &WebhookId(id.clone()));
+            anchors.push((format!("wh:{id}"), to));
         }
         for (jti, user) in &token_owner {
-            self.rename(&format!("rt:{jti}"), self.keys.refresh_token(user, jti))
-                .await?;
+            anchors.push((format!("rt:{jti}"), self.keys.refresh_token(user, jti)));
         }
         for (id, user) in &pat_owner {
-            self.rename(&format!("pat:{id}"), self.keys.personal_token(user, id))
-                .await?;
+            anchors.push((format!("pat:{id}"), self.keys.personal_token(user, id)));
         }
         for (id, user) in &task_owner {
-            self.rename(
-                &format!("task:{id}"),
+            anchors.push((
+                format!("task:{id}"),
                 self.keys.task(user, &TaskId(id.clone())),
-            )
-            .await?;
+            ));
+        }
+        for (from, to) in anchors {
+            self.rename(&from, to).await?;
         }
 
         // ----- what layout 2 keeps elsewhere or not at all -----

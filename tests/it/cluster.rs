@@ -595,18 +595,3 @@ async fn every_key_in_redis_is_in_the_documented_layout() {
     }
     drop(ws);
 }
-
-/// Every key under `prefix`, without it.
-fn keys_under(prefix: &str) -> Vec<String> {
-    let mut conn = redis::Client::open(REDIS_URL)
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query(&mut conn)
-        .unwrap();
-    keys.into_iter()
-        .map(|k| k[prefix.len()..].to_owned())
-        .collect()
-}

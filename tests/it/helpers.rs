@@ -217,6 +217,21 @@ pub async fn spawn_cluster(nodes: usize, tweak: impl Fn(&mut Settings)) -> Vec<T
     apps
 }
 
+/// Every key under `prefix` in the Redis at [`REDIS_URL`], without it.
+pub fn keys_under(prefix: &str) -> Vec<String> {
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap();
+    keys.into_iter()
+        .map(|k| k[prefix.len()..].to_owned())
+        .collect()
+}
+
 /// Deletes every key under `prefix` (test clean-up).
 pub fn delete_redis_prefix(prefix: &str) {
     let Ok(client) = redis::Client::open(REDIS_URL) else {

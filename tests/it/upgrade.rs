@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, spawn_app_with, unique_prefix, use_redis, REDIS_URL};
+use crate::helpers::{eventually, keys_under, spawn_app_with, unique_prefix, use_redis, REDIS_URL};
 
 fn fixture() -> Value {
     let text = include_str!("../fixtures/layout1.json");
@@ -98,17 +98,7 @@ fn load(fixture: &Value, prefix: &str) {
 
 /// Every key under `prefix`, without it.
 fn names_under(prefix: &str) -> BTreeSet<String> {
-    let mut conn = redis::Client::open(REDIS_URL)
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query(&mut conn)
-        .unwrap();
-    keys.into_iter()
-        .map(|k| k.strip_prefix(prefix).unwrap().to_owned())
-        .collect()
+    keys_under(prefix).into_iter().collect()
 }
 
 fn hash(prefix: &str, name: &str) -> std::collections::HashMap<String, String> {

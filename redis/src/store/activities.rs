@@ -204,6 +204,22 @@ impl RedisStore {
         })
     }
 
+    /// On a cluster, an activity id for `user` and the endpoints that want
+    /// `kind` (one round trip); off a cluster the script finds both itself.
+    pub(crate) async fn id_and_hooks(
+        &self,
+        user: &UserId,
+        kind: &str,
+    ) -> Result<(i64, Vec<(String, String)>), StoreError> {
+        if self.inline {
+            return Ok((0, Vec::new()));
+        }
+        futures_util::try_join!(
+            self.take_ids(std::slice::from_ref(&user)),
+            self.hooks_for(user, kind, true)
+        )
+    }
+
     /// The end of an append's arguments: off a cluster, what the script
     /// needs to take the id and find the endpoints itself; else the
     /// endpoints found.
@@ -367,14 +383,7 @@ impl ActivityStore for RedisStore {
         };
         let idem_key = self.keys.idempotency(user, &key);
         for _ in 0..APPEND_ATTEMPTS {
-            let (seq, hooks) = if self.inline {
-                (0, Vec::new())
-            } else {
-                futures_util::try_join!(
-                    self.take_ids(std::slice::from_ref(&user)),
-                    self.hooks_for(user, activity.kind.as_str(), true)
-                )?
-            };
+            let (seq, hooks) = self.id_and_hooks(user, activity.kind.as_str()).await?;
             let p = self.prepare(&activity, seq, hooks)?;
             let mut inv = self.scripts.append.prepare_invoke();
             for key in &p.keys[..7] {

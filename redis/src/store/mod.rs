@@ -220,6 +220,26 @@ impl RedisStore {
     pub(crate) fn conn(&self) -> RedisConn {
         self.conn.clone()
     }
+
+    /// The owner of `id` in the owner index `index`, remembered in `cache`.
+    pub(crate) async fn owner(
+        &self,
+        cache: &Owners,
+        index: String,
+        id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        if let Some(owner) = cache.get(id) {
+            return Ok(Some(owner));
+        }
+        let owner: Option<String> = redis::AsyncCommands::hget(&mut self.conn(), index, id)
+            .await
+            .map_err(unavailable)?;
+        let owner = owner.map(UserId);
+        if let Some(owner) = &owner {
+            cache.put(id, owner);
+        }
+        Ok(owner)
+    }
 }
 
 #[async_trait]

@@ -51,14 +51,7 @@ impl RedisStore {
             let mut requested = Vec::new();
             match activity {
                 Some(a) => {
-                    let (seq, hooks) = if self.inline {
-                        (0, Vec::new())
-                    } else {
-                        futures_util::try_join!(
-                            self.take_ids(std::slice::from_ref(&user)),
-                            self.hooks_for(user, a.kind.as_str(), true)
-                        )?
-                    };
+                    let (seq, hooks) = self.id_and_hooks(user, a.kind.as_str()).await?;
                     let p = self.prepare(a, seq, hooks)?;
                     for key in &p.keys {
                         inv.key(key);
@@ -123,19 +116,8 @@ impl RedisStore {
 
     /// The owner of a task id, if it is one.
     async fn task_owner(&self, id: &TaskId) -> Result<Option<UserId>, StoreError> {
-        if let Some(owner) = self.task_owners.get(id.as_str()) {
-            return Ok(Some(owner));
-        }
-        let owner: Option<String> = self
-            .conn()
-            .hget(self.keys.task_owners(), id.as_str())
+        self.owner(&self.task_owners, self.keys.task_owners(), id.as_str())
             .await
-            .map_err(unavailable)?;
-        let owner = owner.map(UserId);
-        if let Some(owner) = &owner {
-            self.task_owners.put(id.as_str(), owner);
-        }
-        Ok(owner)
     }
 
     /// A task of a known owner.

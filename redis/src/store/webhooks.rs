@@ -195,19 +195,12 @@ impl RedisStore {
 
     /// The owner of an endpoint id, if it is one.
     pub(crate) async fn webhook_owner(&self, id: &WebhookId) -> Result<Option<UserId>, StoreError> {
-        if let Some(owner) = self.webhook_owners.get(id.as_str()) {
-            return Ok(Some(owner));
-        }
-        let owner: Option<String> = self
-            .conn()
-            .hget(self.keys.webhook_owners(), id.as_str())
-            .await
-            .map_err(unavailable)?;
-        let owner = owner.map(UserId);
-        if let Some(owner) = &owner {
-            self.webhook_owners.put(id.as_str(), owner);
-        }
-        Ok(owner)
+        self.owner(
+            &self.webhook_owners,
+            self.keys.webhook_owners(),
+            id.as_str(),
+        )
+        .await
     }
 
     pub(crate) async fn webhook_hash(
